@@ -1,0 +1,93 @@
+package dev.massedge.inference.face;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.massedge.inference.EngineOptions;
+import dev.massedge.inference.Engines;
+import dev.massedge.inference.TestAssets;
+import dev.massedge.inference.image.ImageDecoder;
+import dev.massedge.inference.image.RgbImage;
+import dev.massedge.inference.model.LoadedModel;
+import dev.massedge.inference.model.ModelRepository;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+class FaceDetectorTest {
+  static ModelRepository repo;
+
+  @BeforeAll
+  static void load() {
+    repo = new ModelRepository(new Engines(), EngineOptions.cpu(1));
+    for (String dir : List.of("face-blazeface-128", "face-blazeface-256", "face-short-range-tflite")) {
+      LoadedModel m = repo.load(TestAssets.model(dir));
+      assertThat(m.ready()).as("%s: %s", dir, m.failure()).isTrue();
+    }
+  }
+
+  @AfterAll
+  static void close() {
+    repo.close();
+  }
+
+  static FaceDetector detector(String name) {
+    return repo.find(name, null).orElseThrow().faceDetector();
+  }
+
+  static RgbImage image(String file) {
+    return ImageDecoder.decode(TestAssets.mediaBytes(file));
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"face-short", "face-short-tflite", "face-long"})
+  void astronautHasOneFaceWhereTheReferenceSaysWithKeypointsInside(String model) {
+    List<Face> faces = detector(model).detect(image("astronaut.png"));
+
+    assertThat(faces).hasSize(1);
+    Face f = faces.get(0);
+    assertThat(f.iou(179, 82, 93, 93)).as("IoU of %s", f).isGreaterThanOrEqualTo(0.7f);
+    assertThat(f.score()).isGreaterThan(0.5f);
+    assertThat(f.keypoints()).hasSize(6);
+    // eyes, nose and mouth inside the box (ears may sit on its edge)
+    for (Face.Keypoint k : f.keypoints().subList(0, 4)) {
+      assertThat(k.x()).as(k.name()).isBetween(f.x(), f.x() + f.width());
+      assertThat(k.y()).as(k.name()).isBetween(f.y(), f.y() + f.height());
+    }
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"face-short", "face-short-tflite"})
+  void cameraManHasOneFace(String model) {
+    assertThat(detector(model).detect(image("camera.png"))).hasSize(1);
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"face-short", "face-short-tflite", "face-long"})
+  void testPatternHasNoFace(String model, @TempDir Path tmp) throws Exception {
+    RgbImage pattern = ImageDecoder.decode(Files.readAllBytes(TestAssets.testsrcPng(tmp)));
+    assertThat(pattern.width()).isEqualTo(640);
+    assertThat(detector(model).detect(pattern)).isEmpty();
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"face-short", "face-short-tflite"})
+  void boxesAreInSourcePixelsForNonSquareFrames(String model, @TempDir Path tmp) throws Exception {
+    // the astronaut padded into a 640x480 frame, face shifted by (64, 0) after a 0.9375 scale
+    Path frame =
+        TestAssets.ffmpeg(
+            tmp.resolve("wide.png"),
+            "-i",
+            TestAssets.media("astronaut.png").toString(),
+            "-vf",
+            "scale=480:480,pad=640:480:64:0:black");
+    List<Face> faces = detector(model).detect(ImageDecoder.decode(Files.readAllBytes(frame)));
+    assertThat(faces).hasSize(1);
+    float s = 480f / 512f;
+    assertThat(faces.get(0).iou(64 + 179 * s, 82 * s, 93 * s, 93 * s)).isGreaterThanOrEqualTo(0.7f);
+  }
+}
