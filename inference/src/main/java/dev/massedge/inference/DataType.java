@@ -32,7 +32,10 @@ public enum DataType {
     } catch (IllegalArgumentException | NullPointerException e) {
       throw new InvalidInputException(
           "unsupported_datatype",
-          "datatype '" + name + "' is not supported; expected one of " + java.util.List.of(values()));
+          "datatype '"
+              + name
+              + "' is not supported; expected one of "
+              + java.util.List.of(values()));
     }
   }
 }

@@ -1,9 +1,9 @@
 package dev.massedge.inference;
 
 /**
- * Something went wrong with a model or a request. {@link #code()} is a stable, machine-readable code
- * (for example {@code shape_mismatch}); the message says what was expected in words a user can act
- * on.
+ * Something went wrong with a model or a request. {@link #code()} is a stable, machine-readable
+ * code (for example {@code shape_mismatch}); the message says what was expected in words a user can
+ * act on.
  */
 public class InferenceException extends RuntimeException {
   private final String code;

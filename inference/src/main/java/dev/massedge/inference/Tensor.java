@@ -9,8 +9,8 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * An immutable-by-convention tensor: a data type, a shape and its elements. Numeric elements live in
- * a native-order {@link ByteBuffer} (direct buffers pass to engines without a copy); {@link
+ * An immutable-by-convention tensor: a data type, a shape and its elements. Numeric elements live
+ * in a native-order {@link ByteBuffer} (direct buffers pass to engines without a copy); {@link
  * DataType#BYTES} elements live in {@link #strings()}.
  */
 public final class Tensor {

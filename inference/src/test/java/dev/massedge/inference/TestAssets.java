@@ -33,7 +33,8 @@ public final class TestAssets {
 
   /** Runs ffmpeg (quiet, overwrite) with the given arguments and returns the output file. */
   public static Path ffmpeg(Path out, String... args) {
-    List<String> cmd = new ArrayList<>(List.of("ffmpeg", "-hide_banner", "-loglevel", "error", "-y"));
+    List<String> cmd =
+        new ArrayList<>(List.of("ffmpeg", "-hide_banner", "-loglevel", "error", "-y"));
     cmd.addAll(List.of(args));
     cmd.add(out.toString());
     try {
@@ -54,6 +55,12 @@ public final class TestAssets {
   /** A 640x480 frame of ffmpeg's testsrc pattern (colour bars, a counter: no face). */
   public static Path testsrcPng(Path dir) {
     return ffmpeg(
-        dir.resolve("testsrc.png"), "-f", "lavfi", "-i", "testsrc=size=640x480:rate=1", "-frames:v", "1");
+        dir.resolve("testsrc.png"),
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc=size=640x480:rate=1",
+        "-frames:v",
+        "1");
   }
 }

@@ -101,8 +101,8 @@ public final class WavDecoder {
     return switch (bits) {
       case 8 -> ((b.get(at) & 0xff) - 128) / 128f;
       case 16 -> b.getShort(at) / 32768f;
-      case 24 -> (((b.get(at + 2)) << 16) | ((b.get(at + 1) & 0xff) << 8) | (b.get(at) & 0xff))
-          / 8388608f;
+      case 24 ->
+          (((b.get(at + 2)) << 16) | ((b.get(at + 1) & 0xff) << 8) | (b.get(at) & 0xff)) / 8388608f;
       default -> b.getInt(at) / 2147483648f;
     };
   }

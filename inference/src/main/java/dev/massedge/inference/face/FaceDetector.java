@@ -18,8 +18,8 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentLinkedQueue;
 
 /**
- * Anchor-based face detection (BlazeFace and other SSD-style models): letterbox and normalise into a
- * reused direct buffer, run, decode boxes and keypoints against the anchors, non-maximum
+ * Anchor-based face detection (BlazeFace and other SSD-style models): letterbox and normalise into
+ * a reused direct buffer, run, decode boxes and keypoints against the anchors, non-maximum
  * suppression, and boxes mapped back to source-image pixels. Safe for concurrent use.
  */
 public final class FaceDetector {
@@ -91,9 +91,7 @@ public final class FaceDetector {
     List<String> names = new ArrayList<>();
     for (int k = 0; k < kp; k++) {
       names.add(
-          dec.keypoints() != null && k < dec.keypoints().size()
-              ? dec.keypoints().get(k)
-              : "k" + k);
+          dec.keypoints() != null && k < dec.keypoints().size() ? dec.keypoints().get(k) : "k" + k);
     }
     this.keypointNames = List.copyOf(names);
   }
@@ -122,7 +120,11 @@ public final class FaceDetector {
   public List<Face> detect(RgbImage image, float scoreThreshold) {
     Letterbox lb =
         Letterbox.fit(
-            image.width(), image.height(), in.width(), in.height(), in.resize().equals("letterbox"));
+            image.width(),
+            image.height(),
+            in.width(),
+            in.height(),
+            in.resize().equals("letterbox"));
     ByteBuffer buf = buffers.poll();
     if (buf == null) {
       buf =
@@ -146,7 +148,9 @@ public final class FaceDetector {
     }
   }
 
-  /** Decodes raw model outputs (exposed for tests and for callers that ran the model themselves). */
+  /**
+   * Decodes raw model outputs (exposed for tests and for callers that ran the model themselves).
+   */
   public List<Face> decode(Map<String, Tensor> outputs, Letterbox lb, float scoreThreshold) {
     float[] scores = concat(outputs, dec.scores());
     float[] boxes = concat(outputs, dec.boxes());

@@ -57,7 +57,8 @@ public record Letterbox(
     final int c0 = bgr ? 2 : 0;
     final int c2 = bgr ? 0 : 2;
     // Pre-compute horizontal sample positions and weights once per call (one row's worth).
-    int[] x0s = new int[dstWidth];
+    int[] xa = new int[dstWidth]; // byte offset of the left sample
+    int[] xb = new int[dstWidth]; // byte offset of the right sample
     float[] fxs = new float[dstWidth];
     boolean[] inX = new boolean[dstWidth];
     for (int x = 0; x < dstWidth; x++) {
@@ -65,9 +66,14 @@ public record Letterbox(
       inX[x] = sx > -1f && sx < sw;
       sx = Math.max(0f, Math.min(sx, sw - 1f));
       int x0 = Math.min((int) sx, sw - 2 < 0 ? 0 : sw - 2);
-      x0s[x] = x0;
+      xa[x] = x0 * 3;
+      xb[x] = Math.min(x0 + 1, sw - 1) * 3;
       fxs[x] = sw == 1 ? 0f : sx - x0;
     }
+    // One row at a time into a float[] (bulk-copied to the buffer): far cheaper than per-element
+    // puts into a direct buffer.
+    float[] row = new float[dstWidth * 3];
+    float[] planeRow = nchw ? new float[dstWidth] : null;
     for (int y = 0; y < dstHeight; y++) {
       float sy = (y + 0.5f - padY) / scaleY - 0.5f;
       boolean rowIn = sy > -1f && sy < sh;
@@ -77,52 +83,55 @@ public record Letterbox(
       int y1 = Math.min(y0 + 1, sh - 1);
       int row0 = y0 * sw * 3;
       int row1 = y1 * sw * 3;
-      for (int x = 0; x < dstWidth; x++) {
-        float r;
-        float g;
-        float b;
-        if (rowIn && inX[x]) {
-          int x0 = x0s[x] * 3;
-          int x1 = Math.min(x0s[x] + 1, sw - 1) * 3;
-          float fx = fxs[x];
-          float w00 = (1 - fx) * (1 - fy);
-          float w01 = fx * (1 - fy);
-          float w10 = (1 - fx) * fy;
-          float w11 = fx * fy;
-          r = lerp(px, row0 + x0, row0 + x1, row1 + x0, row1 + x1, 0, w00, w01, w10, w11);
-          g = lerp(px, row0 + x0, row0 + x1, row1 + x0, row1 + x1, 1, w00, w01, w10, w11);
-          b = lerp(px, row0 + x0, row0 + x1, row1 + x0, row1 + x1, 2, w00, w01, w10, w11);
-          r = r * scale + offset;
-          g = g * scale + offset;
-          b = b * scale + offset;
-        } else {
-          r = pad;
-          g = pad;
-          b = pad;
+      for (int x = 0, j = 0; x < dstWidth; x++, j += 3) {
+        if (!rowIn || !inX[x]) {
+          row[j] = pad;
+          row[j + 1] = pad;
+          row[j + 2] = pad;
+          continue;
         }
-        float first = c0 == 0 ? r : b;
-        float last = c2 == 2 ? b : r;
-        int i = y * dstWidth + x;
-        if (nchw) {
-          out.put(base + i, first);
-          out.put(base + plane + i, g);
-          out.put(base + 2 * plane + i, last);
-        } else {
-          int j = base + i * 3;
-          out.put(j, first);
-          out.put(j + 1, g);
-          out.put(j + 2, last);
+        int a = row0 + xa[x];
+        int b = row0 + xb[x];
+        int c = row1 + xa[x];
+        int d = row1 + xb[x];
+        float fx = fxs[x];
+        float w00 = (1 - fx) * (1 - fy) * scale;
+        float w01 = fx * (1 - fy) * scale;
+        float w10 = (1 - fx) * fy * scale;
+        float w11 = fx * fy * scale;
+        float r =
+            (px[a] & 0xff) * w00
+                + (px[b] & 0xff) * w01
+                + (px[c] & 0xff) * w10
+                + (px[d] & 0xff) * w11
+                + offset;
+        float g =
+            (px[a + 1] & 0xff) * w00
+                + (px[b + 1] & 0xff) * w01
+                + (px[c + 1] & 0xff) * w10
+                + (px[d + 1] & 0xff) * w11
+                + offset;
+        float bl =
+            (px[a + 2] & 0xff) * w00
+                + (px[b + 2] & 0xff) * w01
+                + (px[c + 2] & 0xff) * w10
+                + (px[d + 2] & 0xff) * w11
+                + offset;
+        row[j + c0] = r;
+        row[j + 1] = g;
+        row[j + c2] = bl;
+      }
+      if (nchw) {
+        for (int ch = 0; ch < 3; ch++) {
+          for (int x = 0; x < dstWidth; x++) {
+            planeRow[x] = row[x * 3 + ch];
+          }
+          out.put(base + ch * plane + y * dstWidth, planeRow);
         }
+      } else {
+        out.put(base + y * dstWidth * 3, row);
       }
     }
     out.position(base + plane * 3);
-  }
-
-  private static float lerp(
-      byte[] px, int a, int b, int c, int d, int ch, float wa, float wb, float wc, float wd) {
-    return (px[a + ch] & 0xff) * wa
-        + (px[b + ch] & 0xff) * wb
-        + (px[c + ch] & 0xff) * wc
-        + (px[d + ch] & 0xff) * wd;
   }
 }

@@ -125,7 +125,8 @@ public record ModelDescriptor(
       d.validate(Path.of("<inline>"));
       return d;
     } catch (IOException e) {
-      throw new ModelLoadException("descriptor_invalid", "invalid descriptor: " + e.getMessage(), e);
+      throw new ModelLoadException(
+          "descriptor_invalid", "invalid descriptor: " + e.getMessage(), e);
     }
   }
 
@@ -185,8 +186,12 @@ public record ModelDescriptor(
       missing.add("input '" + image.input() + "'");
     }
     if (face != null) {
-      face.scores().stream().filter(n -> !out.containsKey(n)).forEach(n -> missing.add("output '" + n + "'"));
-      face.boxes().stream().filter(n -> !out.containsKey(n)).forEach(n -> missing.add("output '" + n + "'"));
+      face.scores().stream()
+          .filter(n -> !out.containsKey(n))
+          .forEach(n -> missing.add("output '" + n + "'"));
+      face.boxes().stream()
+          .filter(n -> !out.containsKey(n))
+          .forEach(n -> missing.add("output '" + n + "'"));
     }
     if (vad != null) {
       for (String n : List.of(vad.input(), vad.state(), vad.sampleRateInput())) {

@@ -82,12 +82,14 @@ public final class ModelRepository implements AutoCloseable {
     ModelSession session = null;
     try {
       EngineOptions opts =
-          d.executionProviders() == null ? defaults : defaults.withProviders(d.executionProviders());
+          d.executionProviders() == null
+              ? defaults
+              : defaults.withProviders(d.executionProviders());
       session = engines.get(d.engine()).open(file, opts);
       d.checkAgainst(session);
-      FaceDetector face =
-          d.task().equals("face-detection") ? new FaceDetector(session, d) : null;
-      VoiceActivityDetector vad = d.task().equals("vad") ? new VoiceActivityDetector(session, d) : null;
+      FaceDetector face = d.task().equals("face-detection") ? new FaceDetector(session, d) : null;
+      VoiceActivityDetector vad =
+          d.task().equals("vad") ? new VoiceActivityDetector(session, d) : null;
       log.info(
           "model {} v{} ready: {} on {} ({})",
           d.name(),
@@ -137,13 +139,15 @@ public final class ModelRepository implements AutoCloseable {
     if (versions == null || versions.isEmpty()) {
       return Optional.empty();
     }
-    return Optional.ofNullable(version == null ? versions.lastEntry().getValue() : versions.get(version));
+    return Optional.ofNullable(
+        version == null ? versions.lastEntry().getValue() : versions.get(version));
   }
 
   public List<LoadedModel> all() {
     List<LoadedModel> out = new ArrayList<>();
     models.values().stream().map(Map::values).forEach(out::addAll);
-    out.sort(Comparator.comparing(LoadedModel::name).thenComparing(LoadedModel::version, VERSION_ORDER));
+    out.sort(
+        Comparator.comparing(LoadedModel::name).thenComparing(LoadedModel::version, VERSION_ORDER));
     return out;
   }
 

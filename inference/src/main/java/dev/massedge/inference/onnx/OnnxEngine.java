@@ -1,11 +1,12 @@
 package dev.massedge.inference.onnx;
 
+import ai.onnxruntime.NodeInfo;
 import ai.onnxruntime.OnnxJavaType;
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OnnxValue;
-import ai.onnxruntime.NodeInfo;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtLoggingLevel;
 import ai.onnxruntime.OrtProvider;
 import ai.onnxruntime.OrtSession;
 import ai.onnxruntime.TensorInfo;
@@ -41,7 +42,39 @@ public final class OnnxEngine implements Engine {
   private static final Logger log = LoggerFactory.getLogger(OnnxEngine.class);
   public static final String NAME = "onnxruntime";
 
-  private final OrtEnvironment env = OrtEnvironment.getEnvironment();
+  private final OrtEnvironment env;
+
+  /**
+   * ONNX Runtime 1.29.0's Java binding crashes the JVM (SIGSEGV, no hs_err file) at the first
+   * session when the process's command line is longer than about 4 KB, for example a long {@code
+   * -cp} (reproduced here: a long {@code -D} argument does it too; a long {@code CLASSPATH}
+   * environment variable does not). Checked before the native library loads, so the agent fails
+   * with a message instead of dying.
+   */
+  static final int COMMAND_LINE_LIMIT = 4000;
+
+  public OnnxEngine() {
+    long length = commandLineLength();
+    if (length > COMMAND_LINE_LIMIT) {
+      throw new ModelLoadException(
+          "engine_error",
+          "this JVM's command line is "
+              + length
+              + " bytes; ONNX Runtime 1.29.0 crashes the JVM above about 4 KB. Start with java"
+              + " -jar (a manifest Class-Path), a manifest-only pathing jar, or the CLASSPATH"
+              + " environment variable");
+    }
+    env = OrtEnvironment.getEnvironment(OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR, "mass-edge");
+  }
+
+  private static long commandLineLength() {
+    try {
+      // procfs reports size 0: read it
+      return Files.readAllBytes(Path.of("/proc/self/cmdline")).length;
+    } catch (java.io.IOException | UnsupportedOperationException e) {
+      return 0; // not Linux: nothing to check
+    }
+  }
 
   @Override
   public String name() {
@@ -99,7 +132,8 @@ public final class OnnxEngine implements Engine {
         }
         case "cuda" -> {
           if (!available.contains(OrtProvider.CUDA)) {
-            skip(skipped, model, "cuda", "not in this ONNX Runtime build (use the GPU agent build)");
+            skip(
+                skipped, model, "cuda", "not in this ONNX Runtime build (use the GPU agent build)");
             continue;
           }
           try {
@@ -192,8 +226,9 @@ public final class OnnxEngine implements Engine {
       case BOOL -> DataType.BOOL;
       case FLOAT16 -> DataType.FP16;
       case STRING -> DataType.BYTES;
-      default -> throw new ModelLoadException(
-          "unsupported_datatype", "ONNX type " + t + " is not supported");
+      default ->
+          throw new ModelLoadException(
+              "unsupported_datatype", "ONNX type " + t + " is not supported");
     };
   }
 
@@ -318,8 +353,8 @@ public final class OnnxEngine implements Engine {
         case INT64 -> OnnxTensor.createTensor(env, data.asLongBuffer(), t.shape());
         case INT32 -> OnnxTensor.createTensor(env, data.asIntBuffer(), t.shape());
         case INT16 -> OnnxTensor.createTensor(env, data.asShortBuffer(), t.shape());
-        case FP16 -> OnnxTensor.createTensor(
-            env, data.asShortBuffer(), t.shape(), OnnxJavaType.FLOAT16);
+        case FP16 ->
+            OnnxTensor.createTensor(env, data.asShortBuffer(), t.shape(), OnnxJavaType.FLOAT16);
         default -> OnnxTensor.createTensor(env, data, t.shape(), toOnnx(t.type()));
       };
     }

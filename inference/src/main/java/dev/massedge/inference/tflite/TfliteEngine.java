@@ -19,18 +19,22 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.bytedeco.javacpp.IntPointer;
 import org.bytedeco.javacpp.Pointer;
-import org.bytedeco.tensorflowlite.TfLiteInterpreter;
-import org.bytedeco.tensorflowlite.TfLiteInterpreterOptions;
-import org.bytedeco.tensorflowlite.TfLiteModel;
+import org.bytedeco.tensorflowlite.BuiltinOpResolver;
+import org.bytedeco.tensorflowlite.BuiltinOpResolverWithoutDefaultDelegates;
+import org.bytedeco.tensorflowlite.FlatBufferModel;
+import org.bytedeco.tensorflowlite.Interpreter;
+import org.bytedeco.tensorflowlite.InterpreterBuilder;
 import org.bytedeco.tensorflowlite.TfLiteTensor;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * TensorFlow Lite, the real C++ runtime through the JavaCPP presets (its C API). The default op
- * resolver applies the XNNPACK delegate to float models. An interpreter runs one request at a time,
- * so {@link ModelSession#run} is serialised per session; open several sessions to run in parallel.
+ * TensorFlow Lite, the real C++ runtime through the JavaCPP presets. With "xnnpack" in the provider
+ * chain (before "cpu") the default op resolver applies the XNNPACK delegate; "cpu" alone runs
+ * TFLite's reference kernels. An interpreter runs one request at a time, so {@link
+ * ModelSession#run} is serialised per session; open several sessions to run in parallel.
  */
 public final class TfliteEngine implements Engine {
   private static final Logger log = LoggerFactory.getLogger(TfliteEngine.class);
@@ -52,32 +56,45 @@ public final class TfliteEngine implements Engine {
         break;
       }
       skipped.add(p + ": TensorFlow Lite has no " + p + " delegate in this build");
-      log.warn("{}: execution provider {} unavailable in TensorFlow Lite, falling back", modelFile, p);
+      log.warn(
+          "{}: execution provider {} unavailable in TensorFlow Lite, falling back", modelFile, p);
     }
-    TfLiteModel model = TfLiteModelCreateFromFile(modelFile.toString());
+    boolean xnnpack =
+        !options.executionProviders().contains("cpu")
+            || options.executionProviders().indexOf("xnnpack") >= 0
+                && options.executionProviders().indexOf("xnnpack")
+                    < options.executionProviders().indexOf("cpu");
+    FlatBufferModel model = FlatBufferModel.BuildFromFile(modelFile.toString());
     if (model == null || model.isNull()) {
       throw new ModelLoadException(
-          "model_corrupt", "TensorFlow Lite cannot load " + modelFile + ": not a valid .tflite file");
+          "model_corrupt",
+          "TensorFlow Lite cannot load " + modelFile + ": not a valid .tflite file");
     }
-    TfLiteInterpreterOptions opts = TfLiteInterpreterOptionsCreate();
-    TfLiteInterpreterOptionsSetNumThreads(
-        opts, options.intraOpThreads() > 0 ? options.intraOpThreads() : 1);
-    TfLiteInterpreter interpreter = TfLiteInterpreterCreate(model, opts);
-    if (interpreter == null || interpreter.isNull()) {
-      TfLiteInterpreterOptionsDelete(opts);
-      TfLiteModelDelete(model);
+    // The default resolver applies the XNNPACK delegate to what it supports; the "without default
+    // delegates" one runs TFLite's own kernels (the "cpu" provider).
+    BuiltinOpResolver resolver =
+        xnnpack ? new BuiltinOpResolver() : new BuiltinOpResolverWithoutDefaultDelegates();
+    InterpreterBuilder builder = new InterpreterBuilder(model, resolver);
+    builder.SetNumThreads(options.intraOpThreads() > 0 ? options.intraOpThreads() : 1);
+    Interpreter interpreter = new Interpreter((Pointer) null);
+    if (builder.apply(interpreter) != kTfLiteOk || interpreter.isNull()) {
+      builder.close();
+      resolver.close();
+      model.close();
       throw new ModelLoadException(
           "model_corrupt",
           "TensorFlow Lite cannot build an interpreter for " + modelFile + " (unsupported ops?)");
     }
-    if (TfLiteInterpreterAllocateTensors(interpreter) != kTfLiteOk) {
-      TfLiteInterpreterDelete(interpreter);
-      TfLiteInterpreterOptionsDelete(opts);
-      TfLiteModelDelete(model);
+    builder.close();
+    if (interpreter.AllocateTensors() != kTfLiteOk) {
+      interpreter.close();
+      resolver.close();
+      model.close();
       throw new ModelLoadException(
           "model_corrupt", "TensorFlow Lite cannot allocate tensors for " + modelFile);
     }
-    return new TfliteSession(model, opts, interpreter, List.copyOf(skipped));
+    return new TfliteSession(
+        model, resolver, interpreter, xnnpack ? "xnnpack" : "cpu", List.copyOf(skipped));
   }
 
   static DataType toDataType(int t) {
@@ -92,41 +109,52 @@ public final class TfliteEngine implements Engine {
       case 9 -> DataType.INT8;
       case 10 -> DataType.FP16;
       case 11 -> DataType.FP64;
-      default -> throw new ModelLoadException(
-          "unsupported_datatype",
-          "TensorFlow Lite type " + TfLiteTypeGetName(t).getString() + " is not supported");
+      default ->
+          throw new ModelLoadException(
+              "unsupported_datatype",
+              "TensorFlow Lite type " + TfLiteTypeGetName(t).getString() + " is not supported");
     };
   }
 
   private static final class TfliteSession implements ModelSession {
-    private final TfLiteModel model;
-    private final TfLiteInterpreterOptions opts;
-    private final TfLiteInterpreter interpreter;
+    private final FlatBufferModel model;
+    private final BuiltinOpResolver resolver;
+    private final Interpreter interpreter;
+    private final String provider;
     private final List<String> skipped;
     private final List<TensorSpec> inputs = new ArrayList<>();
     private final List<TensorSpec> outputs = new ArrayList<>();
+    private final int[] inputIndex;
+    private final int[] outputIndex;
     private final ByteBuffer[] staging;
     private boolean closed;
 
     TfliteSession(
-        TfLiteModel model,
-        TfLiteInterpreterOptions opts,
-        TfLiteInterpreter interpreter,
+        FlatBufferModel model,
+        BuiltinOpResolver resolver,
+        Interpreter interpreter,
+        String provider,
         List<String> skipped) {
       this.model = model;
-      this.opts = opts;
+      this.resolver = resolver;
       this.interpreter = interpreter;
+      this.provider = provider;
       this.skipped = skipped;
-      int n = TfLiteInterpreterGetInputTensorCount(interpreter);
-      staging = new ByteBuffer[n];
-      for (int i = 0; i < n; i++) {
-        TfLiteTensor t = TfLiteInterpreterGetInputTensor(interpreter, i);
+      IntPointer in = interpreter.inputs();
+      inputIndex = new int[(int) in.capacity()];
+      staging = new ByteBuffer[inputIndex.length];
+      for (int i = 0; i < inputIndex.length; i++) {
+        inputIndex[i] = in.get(i);
+        TfLiteTensor t = interpreter.tensor(inputIndex[i]);
         inputs.add(spec(t));
         staging[i] =
             ByteBuffer.allocateDirect((int) TfLiteTensorByteSize(t)).order(ByteOrder.nativeOrder());
       }
-      for (int i = 0; i < TfLiteInterpreterGetOutputTensorCount(interpreter); i++) {
-        outputs.add(spec(TfLiteInterpreterGetOutputTensor(interpreter, i)));
+      IntPointer out = interpreter.outputs();
+      outputIndex = new int[(int) out.capacity()];
+      for (int i = 0; i < outputIndex.length; i++) {
+        outputIndex[i] = out.get(i);
+        outputs.add(spec(interpreter.tensor(outputIndex[i])));
       }
     }
 
@@ -156,7 +184,7 @@ public final class TfliteEngine implements Engine {
 
     @Override
     public String executionProvider() {
-      return "cpu";
+      return provider;
     }
 
     @Override
@@ -174,23 +202,24 @@ public final class TfliteEngine implements Engine {
         Tensor t = in.get(inputs.get(i).name());
         if (t.type() == DataType.BYTES) {
           throw new InferenceException(
-              "unsupported_datatype", "BYTES inputs are not supported by the TensorFlow Lite engine");
+              "unsupported_datatype",
+              "BYTES inputs are not supported by the TensorFlow Lite engine");
         }
         ByteBuffer src = t.rawData();
         ByteBuffer direct = src.isDirect() ? src : staging[i].clear().put(src).flip();
-        TfLiteTensor target = TfLiteInterpreterGetInputTensor(interpreter, i);
+        TfLiteTensor target = interpreter.tensor(inputIndex[i]);
         int rc = TfLiteTensorCopyFromBuffer(target, new Pointer(direct), direct.remaining());
         if (rc != kTfLiteOk) {
           throw new InferenceException(
               "inference_failed", "TensorFlow Lite rejected input " + inputs.get(i).describe());
         }
       }
-      if (TfLiteInterpreterInvoke(interpreter) != kTfLiteOk) {
+      if (interpreter.Invoke() != kTfLiteOk) {
         throw new InferenceException("inference_failed", "TensorFlow Lite Invoke failed");
       }
       Map<String, Tensor> out = new LinkedHashMap<>();
       for (int i = 0; i < outputs.size(); i++) {
-        TfLiteTensor t = TfLiteInterpreterGetOutputTensor(interpreter, i);
+        TfLiteTensor t = interpreter.tensor(outputIndex[i]);
         long size = TfLiteTensorByteSize(t);
         ByteBuffer copy = ByteBuffer.allocate((int) size).order(ByteOrder.nativeOrder());
         copy.put(TfLiteTensorData(t).capacity(size).asByteBuffer()).flip();
@@ -204,9 +233,9 @@ public final class TfliteEngine implements Engine {
     public synchronized void close() {
       if (!closed) {
         closed = true;
-        TfLiteInterpreterDelete(interpreter);
-        TfLiteInterpreterOptionsDelete(opts);
-        TfLiteModelDelete(model);
+        interpreter.close();
+        resolver.close();
+        model.close();
       }
     }
   }

@@ -118,7 +118,8 @@ public final class VoiceActivityDetector {
       Tensor p = out.get(s.output());
       state = out.get(s.stateOutput());
       if (p == null || state == null) {
-        throw new InvalidInputException("descriptor_mismatch", "VAD outputs missing: " + out.keySet());
+        throw new InvalidInputException(
+            "descriptor_mismatch", "VAD outputs missing: " + out.keySet());
       }
       return p.floats().get(0);
     }

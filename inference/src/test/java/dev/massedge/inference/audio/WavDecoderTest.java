@@ -24,8 +24,14 @@ class WavDecoderTest {
     Path f =
         TestAssets.ffmpeg(
             tmp.resolve("st.wav"),
-            "-i", TestAssets.media("stop_16k.wav").toString(),
-            "-ac", "2", "-ar", "44100", "-c:a", "pcm_s24le");
+            "-i",
+            TestAssets.media("stop_16k.wav").toString(),
+            "-ac",
+            "2",
+            "-ar",
+            "44100",
+            "-c:a",
+            "pcm_s24le");
     PcmAudio a = WavDecoder.decode(Files.readAllBytes(f));
     assertThat(a.sampleRate()).isEqualTo(44100);
     PcmAudio original = WavDecoder.decode(TestAssets.mediaBytes("stop_16k.wav"));
@@ -37,8 +43,10 @@ class WavDecoderTest {
     Path f =
         TestAssets.ffmpeg(
             tmp.resolve("ulaw.wav"),
-            "-i", TestAssets.media("stop_16k.wav").toString(),
-            "-c:a", "pcm_mulaw");
+            "-i",
+            TestAssets.media("stop_16k.wav").toString(),
+            "-c:a",
+            "pcm_mulaw");
     assertThatThrownBy(() -> WavDecoder.decode(Files.readAllBytes(f)))
         .hasMessageContaining("mu-law")
         .hasMessageContaining("expected PCM")

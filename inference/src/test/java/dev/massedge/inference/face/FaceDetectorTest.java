@@ -24,7 +24,8 @@ class FaceDetectorTest {
   @BeforeAll
   static void load() {
     repo = new ModelRepository(new Engines(), EngineOptions.cpu(1));
-    for (String dir : List.of("face-blazeface-128", "face-blazeface-256", "face-short-range-tflite")) {
+    for (String dir :
+        List.of("face-blazeface-128", "face-blazeface-256", "face-short-range-tflite")) {
       LoadedModel m = repo.load(TestAssets.model(dir));
       assertThat(m.ready()).as("%s: %s", dir, m.failure()).isTrue();
     }

@@ -30,7 +30,9 @@ class ModelRepositoryTest {
     Files.write(root.resolve("corrupt/model.onnx"), new byte[] {1, 2, 3, 4});
     copyModel("vad-silero", root.resolve("missing"));
     Path vadDesc = root.resolve("missing/model.json");
-    Files.writeString(vadDesc, Files.readString(vadDesc).replace("\"name\": \"vad\"", "\"name\": \"vad-missing\""));
+    Files.writeString(
+        vadDesc,
+        Files.readString(vadDesc).replace("\"name\": \"vad\"", "\"name\": \"vad-missing\""));
     Files.delete(root.resolve("missing/model.onnx"));
     Files.createDirectories(root.resolve("bad-descriptor"));
     Files.writeString(root.resolve("bad-descriptor/model.json"), "{\"name\": \"x\", \"tsak\": 1}");

@@ -1,0 +1,29 @@
+package dev.massedge.agent;
+
+import io.micronaut.context.annotation.ConfigurationProperties;
+import io.micronaut.core.bind.annotation.Bindable;
+import java.util.List;
+
+/**
+ * The agent's configuration ({@code mass.agent.*}); defaults serve the embedded, one-machine case.
+ *
+ * @param modelsDir the directory with one sub-directory per model ({@code model.json} + file)
+ * @param executionProviders the default provider chain, tried in order (per-model descriptors may
+ *     override it)
+ * @param intraOpThreads threads per operator (0: engine default)
+ * @param interOpThreads threads across operators (0: engine default)
+ * @param defaultFaceModel the model {@code /v1/faces} uses when none is named
+ * @param defaultVadModel the model {@code /v1/vad} uses when none is named
+ * @param tensorrtCacheDir where TensorRT engines are cached when TensorRT is in the chain
+ */
+@ConfigurationProperties("mass.agent")
+public record AgentConfig(
+    @Bindable(defaultValue = "models") String modelsDir,
+    @Bindable(defaultValue = "cpu") List<String> executionProviders,
+    @Bindable(defaultValue = "1") int intraOpThreads,
+    @Bindable(defaultValue = "1") int interOpThreads,
+    @Bindable(defaultValue = "face-short") String defaultFaceModel,
+    @Bindable(defaultValue = "vad") String defaultVadModel,
+    @Bindable(defaultValue = "false") boolean tensorrtFp16,
+    @Bindable(defaultValue = "false") boolean tensorrtInt8,
+    @io.micronaut.core.annotation.Nullable String tensorrtCacheDir) {}
