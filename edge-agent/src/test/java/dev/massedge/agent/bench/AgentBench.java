@@ -222,7 +222,9 @@ public final class AgentBench {
       for (long[] p : rss) {
         line("| after %d requests | %.1f |", p[0], p[1] / 1024.0);
       }
-      line("| after %d requests | %.1f |", sent, rssEnd / 1024.0);
+      if (rss.isEmpty() || rss.get(rss.size() - 1)[0] != sent) {
+        line("| after %d requests | %.1f |", sent, rssEnd / 1024.0);
+      }
     } finally {
       agent.destroy();
       agent.waitFor(10, TimeUnit.SECONDS);

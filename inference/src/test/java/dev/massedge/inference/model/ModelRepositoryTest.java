@@ -69,6 +69,33 @@ class ModelRepositoryTest {
   }
 
   @Test
+  void aGenericTensorModelNeedsOnlyADescriptor(@TempDir Path root) throws Exception {
+    Path dir = root.resolve("raw");
+    Files.createDirectories(dir);
+    Files.copy(
+        TestAssets.model("face-blazeface-128").resolve("model.onnx"),
+        dir.resolve("blazeface.onnx"));
+    Files.writeString(
+        dir.resolve("model.json"),
+        "{\"name\": \"raw-blazeface\", \"version\": \"7\", \"task\": \"tensor\","
+            + " \"engine\": \"onnxruntime\", \"file\": \"blazeface.onnx\"}");
+    try (var repo = new ModelRepository(new Engines(), EngineOptions.cpu(1))) {
+      LoadedModel m = repo.load(dir);
+      assertThat(m.ready()).as("%s", m.failure()).isTrue();
+      assertThat(m.faceDetector()).isNull();
+      var out =
+          m.session()
+              .run(
+                  java.util.Map.of(
+                      "input:0",
+                      dev.massedge.inference.Tensor.ofFloats(
+                          new long[] {1, 128, 128, 3}, new float[128 * 128 * 3])));
+      assertThat(out.get("Identity:0").shape()).containsExactly(1, 512, 1);
+      assertThat(repo.find("raw-blazeface", "7")).contains(m);
+    }
+  }
+
+  @Test
   void versionsOrderNumerically() {
     assertThat(ModelRepository.VERSION_ORDER.compare("2", "10")).isNegative();
   }
