@@ -112,6 +112,27 @@ public final class FaceDetector {
     return anchorX.length;
   }
 
+  /** The model input for an image (a fresh buffer): for calibration and evaluation tools. */
+  public Tensor inputTensor(RgbImage image) {
+    Letterbox lb =
+        Letterbox.fit(
+            image.width(), image.height(), in.width(), in.height(), in.resize().equals("letterbox"));
+    ByteBuffer buf =
+        ByteBuffer.allocateDirect(in.width() * in.height() * 3 * 4).order(ByteOrder.nativeOrder());
+    lb.write(
+        image,
+        buf.asFloatBuffer(),
+        in.layout().equals("NCHW"),
+        in.channels().equals("BGR"),
+        in.scale(),
+        in.offset());
+    return Tensor.of(DataType.FP32, inputShape, buf);
+  }
+
+  public String inputName() {
+    return in.input();
+  }
+
   /** Detects faces with the descriptor's score threshold. */
   public List<Face> detect(RgbImage image) {
     return detect(image, dec.scoreThreshold());

@@ -66,6 +66,13 @@ public final class VoiceActivityDetector {
     private int filled;
     private long processed; // samples fed to the model so far
     private final Segmenter segmenter = new Segmenter();
+    private java.util.function.Consumer<Map<String, Tensor>> recorder;
+
+    /** Hands every model input this stream produces to {@code r} (for calibration tools). */
+    public Stream recordInputs(java.util.function.Consumer<Map<String, Tensor>> r) {
+      this.recorder = r;
+      return this;
+    }
 
     private Stream() {
       long[] shape = s.stateShape();
@@ -109,12 +116,19 @@ public final class VoiceActivityDetector {
 
     private float infer() {
       input.clear().asFloatBuffer().put(window);
-      Map<String, Tensor> out =
-          session.run(
-              Map.of(
-                  s.input(), Tensor.of(DataType.FP32, inputShape, input.clear()),
-                  s.state(), state,
-                  s.sampleRateInput(), sampleRate));
+      Map<String, Tensor> feed =
+          Map.of(
+              s.input(), Tensor.of(DataType.FP32, inputShape, input.clear()),
+              s.state(), state,
+              s.sampleRateInput(), sampleRate);
+      if (recorder != null) {
+        recorder.accept(
+            Map.of(
+                s.input(), Tensor.ofFloats(inputShape, window.clone()),
+                s.state(), state,
+                s.sampleRateInput(), sampleRate));
+      }
+      Map<String, Tensor> out = session.run(feed);
       Tensor p = out.get(s.output());
       state = out.get(s.stateOutput());
       if (p == null || state == null) {
