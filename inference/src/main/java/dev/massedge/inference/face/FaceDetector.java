@@ -116,7 +116,11 @@ public final class FaceDetector {
   public Tensor inputTensor(RgbImage image) {
     Letterbox lb =
         Letterbox.fit(
-            image.width(), image.height(), in.width(), in.height(), in.resize().equals("letterbox"));
+            image.width(),
+            image.height(),
+            in.width(),
+            in.height(),
+            in.resize().equals("letterbox"));
     ByteBuffer buf =
         ByteBuffer.allocateDirect(in.width() * in.height() * 3 * 4).order(ByteOrder.nativeOrder());
     lb.write(

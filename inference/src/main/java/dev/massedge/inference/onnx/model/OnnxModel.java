@@ -12,8 +12,8 @@ import java.util.Map;
 
 /**
  * An ONNX model read from its protobuf bytes (a subset of {@code onnx.proto}: model, graph, node,
- * attribute, tensor, value info), editable, and written back with everything it does not model
- * left as it was.
+ * attribute, tensor, value info), editable, and written back with everything it does not model left
+ * as it was.
  */
 public final class OnnxModel {
   // ModelProto
@@ -34,6 +34,7 @@ public final class OnnxModel {
 
   /** The ONNX TensorProto.DataType numbers this project uses. */
   public static final int FLOAT = 1;
+
   public static final int UINT8 = 2;
   public static final int INT8 = 3;
   public static final int INT32 = 6;
@@ -405,8 +406,9 @@ public final class OnnxModel {
             out[i] = (float) d.get(i);
           }
         }
-        default -> throw new OnnxFormatException(
-            "tensor '" + name() + "' has data type " + dataType() + ", not a float type");
+        default ->
+            throw new OnnxFormatException(
+                "tensor '" + name() + "' has data type " + dataType() + ", not a float type");
       }
       return out;
     }

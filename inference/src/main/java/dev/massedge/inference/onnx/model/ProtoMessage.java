@@ -30,7 +30,10 @@ public final class ProtoMessage {
     this.fields = fields;
   }
 
-  /** Parses wire-format bytes; a truncated or malformed message gives an {@link OnnxFormatException}. */
+  /**
+   * Parses wire-format bytes; a truncated or malformed message gives an {@link
+   * OnnxFormatException}.
+   */
   public static ProtoMessage parse(byte[] b) {
     return parse(b, 0, b.length);
   }
@@ -69,15 +72,26 @@ public final class ProtoMessage {
           long len = readVarint(b, pos, to);
           if (len < 0 || len > to - pos[0]) {
             throw new OnnxFormatException(
-                "field " + number + " claims " + len + " bytes but only " + (to - pos[0]) + " remain (truncated file?)");
+                "field "
+                    + number
+                    + " claims "
+                    + len
+                    + " bytes but only "
+                    + (to - pos[0])
+                    + " remain (truncated file?)");
           }
           byte[] v = new byte[(int) len];
           System.arraycopy(b, pos[0], v, 0, (int) len);
           pos[0] += (int) len;
           out.add(new Field(number, type, 0, v));
         }
-        default -> throw new OnnxFormatException(
-            "unsupported wire type " + type + " for field " + number + " (not a protobuf message?)");
+        default ->
+            throw new OnnxFormatException(
+                "unsupported wire type "
+                    + type
+                    + " for field "
+                    + number
+                    + " (not a protobuf message?)");
       }
     }
     return new ProtoMessage(out);
@@ -227,7 +241,11 @@ public final class ProtoMessage {
       if (f.wireType() == BYTES) {
         byte[] b = f.bytes();
         for (int i = 0; i + 4 <= b.length; i += 4) {
-          int bits = (b[i] & 0xff) | (b[i + 1] & 0xff) << 8 | (b[i + 2] & 0xff) << 16 | (b[i + 3] & 0xff) << 24;
+          int bits =
+              (b[i] & 0xff)
+                  | (b[i + 1] & 0xff) << 8
+                  | (b[i + 2] & 0xff) << 16
+                  | (b[i + 3] & 0xff) << 24;
           out.add(Float.intBitsToFloat(bits));
         }
       } else {
@@ -266,7 +284,8 @@ public final class ProtoMessage {
   }
 
   public ProtoMessage setFloat(int number, float v) {
-    return replace(number, new Field(number, FIXED32, Float.floatToRawIntBits(v) & 0xffffffffL, null));
+    return replace(
+        number, new Field(number, FIXED32, Float.floatToRawIntBits(v) & 0xffffffffL, null));
   }
 
   public ProtoMessage addLong(int number, long v) {
@@ -284,7 +303,9 @@ public final class ProtoMessage {
     return this;
   }
 
-  /** Replaces the repeated message field with these messages, at the place of its first occurrence. */
+  /**
+   * Replaces the repeated message field with these messages, at the place of its first occurrence.
+   */
   public ProtoMessage setMessages(int number, List<ProtoMessage> ms) {
     int at = -1;
     for (int i = 0; i < fields.size(); i++) {

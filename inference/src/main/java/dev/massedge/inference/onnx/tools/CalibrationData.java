@@ -20,13 +20,16 @@ import java.util.stream.Stream;
 public final class CalibrationData {
   private CalibrationData() {}
 
-  /** The files under a directory (or the file itself) whose names end with one of the extensions. */
+  /**
+   * The files under a directory (or the file itself) whose names end with one of the extensions.
+   */
   public static List<Path> files(Path dirOrFile, String... extensions) {
     if (Files.isRegularFile(dirOrFile)) {
       return List.of(dirOrFile);
     }
     if (!Files.isDirectory(dirOrFile)) {
-      throw new InferenceException("calibration_empty", "calibration path " + dirOrFile + " does not exist");
+      throw new InferenceException(
+          "calibration_empty", "calibration path " + dirOrFile + " does not exist");
     }
     try (Stream<Path> s = Files.list(dirOrFile)) {
       return s.filter(
@@ -42,7 +45,8 @@ public final class CalibrationData {
           .sorted()
           .toList();
     } catch (IOException e) {
-      throw new InferenceException("io_error", "cannot list " + dirOrFile + ": " + e.getMessage(), e);
+      throw new InferenceException(
+          "io_error", "cannot list " + dirOrFile + ": " + e.getMessage(), e);
     }
   }
 
@@ -50,7 +54,8 @@ public final class CalibrationData {
     List<Map<String, Tensor>> out = new ArrayList<>();
     for (Path p : images) {
       try {
-        out.add(Map.of(head.inputName(), head.inputTensor(ImageDecoder.decode(Files.readAllBytes(p)))));
+        out.add(
+            Map.of(head.inputName(), head.inputTensor(ImageDecoder.decode(Files.readAllBytes(p)))));
       } catch (IOException e) {
         throw new InferenceException("io_error", "cannot read " + p + ": " + e.getMessage(), e);
       }
@@ -59,7 +64,8 @@ public final class CalibrationData {
   }
 
   /** Every frame's inputs (samples, carried state, rate) of the VAD running over the recordings. */
-  public static List<Map<String, Tensor>> audio(VoiceActivityDetector vad, List<Path> wavs, int maxFrames) {
+  public static List<Map<String, Tensor>> audio(
+      VoiceActivityDetector vad, List<Path> wavs, int maxFrames) {
     List<Map<String, Tensor>> out = new ArrayList<>();
     for (Path p : wavs) {
       PcmAudio a;

@@ -45,6 +45,11 @@ public final class Fp16Converter {
         OnnxModel.Initializer v = n.tensorAttribute("value");
         if (v != null && v.dataType() == OnnxModel.FLOAT) {
           n.setTensorAttribute("value", toHalf(v, v.name()));
+        } else if (v == null && n.opType.equals("ConstantOfShape")) {
+          // without a value ConstantOfShape makes float32 zeros: make them fp16 zeros
+          n.setTensorAttribute(
+              "value",
+              OnnxModel.Initializer.of("", OnnxModel.FLOAT16, new long[] {1}, new byte[2]));
         }
       }
     }

@@ -38,7 +38,8 @@ public record ModelInspection(
   public static ModelInspection of(Path file, long size, OnnxModel m) {
     Map<String, Integer> ops = new TreeMap<>();
     for (OnnxModel.Node n : m.graph().nodes) {
-      String key = n.domain.isEmpty() || n.domain.equals("ai.onnx") ? n.opType : n.domain + "." + n.opType;
+      String key =
+          n.domain.isEmpty() || n.domain.equals("ai.onnx") ? n.opType : n.domain + "." + n.opType;
       ops.merge(key, 1, Integer::sum);
     }
     Map<String, Integer> types = new TreeMap<>();
@@ -46,7 +47,9 @@ public record ModelInspection(
       types.merge(typeName(i.dataType()), 1, Integer::sum);
     }
     String precision;
-    if (ops.keySet().stream().anyMatch(o -> o.startsWith("QLinear") || o.equals("ConvInteger") || o.equals("MatMulInteger"))) {
+    if (ops.keySet().stream()
+        .anyMatch(
+            o -> o.startsWith("QLinear") || o.equals("ConvInteger") || o.equals("MatMulInteger"))) {
       precision = "int8 (QOperator)";
     } else if (ops.containsKey("QuantizeLinear") || ops.containsKey("DequantizeLinear")) {
       precision = "int8 (QDQ)";
@@ -99,7 +102,11 @@ public record ModelInspection(
     s.append(file).append('\n');
     s.append(String.format("  size        %,d bytes%n", sizeBytes));
     s.append("  precision   ").append(precision).append('\n');
-    s.append("  ir_version  ").append(irVersion).append("   producer ").append(producer).append('\n');
+    s.append("  ir_version  ")
+        .append(irVersion)
+        .append("   producer ")
+        .append(producer)
+        .append('\n');
     s.append("  opsets      ").append(opsets).append('\n');
     s.append("  inputs      ").append(inputs).append('\n');
     s.append("  outputs     ").append(outputs).append('\n');

@@ -9,9 +9,15 @@ package dev.massedge.inference.onnx.tools;
  * @param percentile the percentile kept by {@code PERCENTILE} (for example 99.99)
  * @param perChannel per-channel weight scales (needs opset 13; older models are raised to 13 when
  *     all their operators mean the same there, else weights fall back to per-tensor)
+ * @param keepFloat a regular expression: nodes whose name matches it stay float (mixed precision
+ *     for layers that lose too much), "" for none
  */
 public record QuantizationOptions(
-    ActivationType activations, Calibration calibration, double percentile, boolean perChannel) {
+    ActivationType activations,
+    Calibration calibration,
+    double percentile,
+    boolean perChannel,
+    String keepFloat) {
 
   public enum ActivationType {
     UINT8,
@@ -24,9 +30,11 @@ public record QuantizationOptions(
   }
 
   public static final QuantizationOptions DEFAULTS =
-      new QuantizationOptions(ActivationType.UINT8, Calibration.PERCENTILE, 99.99, true);
+      new QuantizationOptions(ActivationType.UINT8, Calibration.PERCENTILE, 99.99, true, "");
 
   public QuantizationOptions {
+    keepFloat = keepFloat == null ? "" : keepFloat;
+    java.util.regex.Pattern.compile(keepFloat); // a bad expression fails here, with its position
     if (percentile <= 50 || percentile > 100) {
       throw new IllegalArgumentException("percentile must be in (50, 100], got " + percentile);
     }

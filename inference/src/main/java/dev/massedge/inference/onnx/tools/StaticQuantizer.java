@@ -24,23 +24,53 @@ import java.util.TreeMap;
 /**
  * Static int8 quantization in QDQ form: calibrate activation ranges by running the float model on
  * sample inputs, then insert QuantizeLinear/DequantizeLinear pairs on the activations of the
- * operators it covers, store weights as per-channel symmetric int8 and biases as int32. ONNX Runtime
- * fuses the pairs into quantized kernels (QLinearConv, QLinearAdd, ...); TensorRT's INT8 mode reads
- * QDQ directly. Operators it does not cover stay float and are listed in the report.
+ * operators it covers, store weights as per-channel symmetric int8 and biases as int32. ONNX
+ * Runtime fuses the pairs into quantized kernels (QLinearConv, QLinearAdd, ...); TensorRT's INT8
+ * mode reads QDQ directly. Operators it does not cover stay float and are listed in the report.
  */
 public final class StaticQuantizer {
   /** Operators whose float inputs and outputs get QDQ pairs. */
   static final Set<String> QUANTIZABLE =
       Set.of(
-          "Conv", "MatMul", "Gemm", "Add", "Mul", "Relu", "Clip", "PRelu", "LeakyRelu", "MaxPool",
-          "AveragePool", "GlobalAveragePool", "Concat", "Reshape", "Transpose", "Flatten", "Squeeze",
-          "Unsqueeze", "Resize", "Sigmoid", "Pad");
+          "Conv",
+          "MatMul",
+          "Gemm",
+          "Add",
+          "Mul",
+          "Relu",
+          "Clip",
+          "PRelu",
+          "LeakyRelu",
+          "MaxPool",
+          "AveragePool",
+          "GlobalAveragePool",
+          "Concat",
+          "Reshape",
+          "Transpose",
+          "Flatten",
+          "Squeeze",
+          "Unsqueeze",
+          "Resize",
+          "Sigmoid",
+          "Pad");
 
   /** Inputs that carry data (the others are shapes, axes, pads...): input index → activation. */
   static boolean isDataInput(String op, int index) {
     return switch (op) {
-      case "Reshape", "Squeeze", "Unsqueeze", "Flatten", "Transpose", "Relu", "Sigmoid",
-          "MaxPool", "AveragePool", "GlobalAveragePool", "LeakyRelu", "Pad", "Resize", "Clip" ->
+      case "Reshape",
+          "Squeeze",
+          "Unsqueeze",
+          "Flatten",
+          "Transpose",
+          "Relu",
+          "Sigmoid",
+          "MaxPool",
+          "AveragePool",
+          "GlobalAveragePool",
+          "LeakyRelu",
+          "Pad",
+          "Resize",
+          "Clip" ->
           index == 0;
       case "Conv", "Gemm" -> index < 2; // index 2 is the bias
       default -> true; // MatMul, Add, Mul, Concat, PRelu
@@ -50,10 +80,37 @@ public final class StaticQuantizer {
   /** Operators whose meaning did not change from opset 10-12 to 13. */
   static final Set<String> SAME_IN_OPSET_13 =
       Set.of(
-          "Conv", "Relu", "Add", "Mul", "Sub", "Div", "MaxPool", "AveragePool", "GlobalAveragePool",
-          "Concat", "Reshape", "Transpose", "ConstantOfShape", "Constant", "Identity", "Sigmoid",
-          "Tanh", "Clip", "PRelu", "Pad", "Gemm", "MatMul", "Flatten", "Gather", "Shape", "Cast",
-          "LeakyRelu", "Exp", "Sqrt", "Abs", "Neg");
+          "Conv",
+          "Relu",
+          "Add",
+          "Mul",
+          "Sub",
+          "Div",
+          "MaxPool",
+          "AveragePool",
+          "GlobalAveragePool",
+          "Concat",
+          "Reshape",
+          "Transpose",
+          "ConstantOfShape",
+          "Constant",
+          "Identity",
+          "Sigmoid",
+          "Tanh",
+          "Clip",
+          "PRelu",
+          "Pad",
+          "Gemm",
+          "MatMul",
+          "Flatten",
+          "Gather",
+          "Shape",
+          "Cast",
+          "LeakyRelu",
+          "Exp",
+          "Sqrt",
+          "Abs",
+          "Neg");
 
   static final long MIN_OPSET = 10;
   static final long MAX_OPSET = 21;
@@ -96,10 +153,16 @@ public final class StaticQuantizer {
       }
       if (others.isEmpty()) {
         newOpset = 13;
-        notes.add("opset raised from " + opset + " to 13 for per-channel weights (all operators mean the same there)");
+        notes.add(
+            "opset raised from "
+                + opset
+                + " to 13 for per-channel weights (all operators mean the same there)");
       } else {
         perChannel = false;
-        notes.add("per-channel weights need opset 13; " + others + " may change meaning there, so weights are per-tensor");
+        notes.add(
+            "per-channel weights need opset 13; "
+                + others
+                + " may change meaning there, so weights are per-tensor");
       }
     }
 
@@ -122,8 +185,13 @@ public final class StaticQuantizer {
         floatNodes.add(n.opType + " '" + n.name + "': operator not covered");
         continue;
       }
+      if (!options.keepFloat().isEmpty() && n.name.matches(options.keepFloat())) {
+        floatNodes.add(n.opType + " '" + n.name + "': kept float by --keep-float");
+        continue;
+      }
       if (n.outputs.stream().allMatch(outputSide::contains)) {
-        floatNodes.add(n.opType + " '" + n.name + "': writes a model output (kept float for accuracy)");
+        floatNodes.add(
+            n.opType + " '" + n.name + "': writes a model output (kept float for accuracy)");
         continue;
       }
       List<String> data = new ArrayList<>();
@@ -143,7 +211,8 @@ public final class StaticQuantizer {
         data.add(in);
       }
       if (data == null) {
-        floatNodes.add(n.opType + " '" + n.name + "': an input is not float or its type is unknown");
+        floatNodes.add(
+            n.opType + " '" + n.name + "': an input is not float or its type is unknown");
         continue;
       }
       activations.addAll(data);
@@ -182,13 +251,18 @@ public final class StaticQuantizer {
     }
     Map<String, String> weightDq = new HashMap<>();
     for (OnnxModel.Node n : g.nodes) {
-      boolean covered = quantizedOps.containsKey(n.opType) && !floatNodes.stream().anyMatch(f -> f.contains("'" + n.name + "'"));
+      boolean covered =
+          quantizedOps.containsKey(n.opType)
+              && !floatNodes.stream().anyMatch(f -> f.contains("'" + n.name + "'"));
       for (int i = 0; i < n.inputs.size(); i++) {
         String in = n.inputs.get(i);
         if (dqName.containsKey(in)) {
           n.inputs.set(i, dqName.get(in));
-        } else if (covered && g.initializers.containsKey(in) && g.initializers.get(in).dataType() == OnnxModel.FLOAT) {
-          String replaced = quantizeConstant(n, i, g, qparams, perChannel, options, added, out, weightDq);
+        } else if (covered
+            && g.initializers.containsKey(in)
+            && g.initializers.get(in).dataType() == OnnxModel.FLOAT) {
+          String replaced =
+              quantizeConstant(n, i, g, qparams, perChannel, options, added, out, weightDq);
           if (replaced != null) {
             n.inputs.set(i, replaced);
           }
@@ -207,10 +281,14 @@ public final class StaticQuantizer {
     // drop float weights nothing reads any more
     Set<String> used = new HashSet<>();
     g.nodes.forEach(n -> used.addAll(n.inputs));
+    g.nodes.forEach(n -> n.attributes.forEach(a -> subgraphInputs(a, used)));
     g.realOutputs().forEach(o -> used.add(o.name()));
     g.initializers.keySet().removeIf(k -> !used.contains(k));
     // older models also list initializers as graph inputs: drop the entries of removed ones
-    g.inputs.removeIf(v -> initializersBefore.contains(v.getString(1)) && !g.initializers.containsKey(v.getString(1)));
+    g.inputs.removeIf(
+        v ->
+            initializersBefore.contains(v.getString(1))
+                && !g.initializers.containsKey(v.getString(1)));
     if (newOpset != opset) {
       model.setDefaultOpset(newOpset);
     }
@@ -232,6 +310,20 @@ public final class StaticQuantizer {
             quantizedBytes,
             notes);
     return new Result(model, report);
+  }
+
+  /** Names read inside a node's subgraphs (If/Loop/Scan bodies may read outer initializers). */
+  static void subgraphInputs(
+      dev.massedge.inference.onnx.model.ProtoMessage attribute, Set<String> out) {
+    List<dev.massedge.inference.onnx.model.ProtoMessage> graphs =
+        new ArrayList<>(attribute.getMessages(6));
+    graphs.addAll(attribute.getMessages(11));
+    for (var graph : graphs) {
+      for (var node : graph.getMessages(1)) {
+        out.addAll(node.getStrings(1));
+        node.getMessages(5).forEach(a -> subgraphInputs(a, out));
+      }
+    }
   }
 
   static final Set<String> DATA_MOVEMENT =
@@ -289,8 +381,18 @@ public final class StaticQuantizer {
         zp, OnnxModel.Initializer.of(zp, q.type(), new long[0], new byte[] {(byte) q.zeroPoint()}));
     String quantized = base + "_quantized";
     String dequantized = base + DQ_SUFFIX;
-    out.add(new OnnxModel.Node("QuantizeLinear", base + "_QuantizeLinear", List.of(source, scale, zp), List.of(quantized)));
-    out.add(new OnnxModel.Node("DequantizeLinear", base + "_DequantizeLinear", List.of(quantized, scale, zp), List.of(dequantized)));
+    out.add(
+        new OnnxModel.Node(
+            "QuantizeLinear",
+            base + "_QuantizeLinear",
+            List.of(source, scale, zp),
+            List.of(quantized)));
+    out.add(
+        new OnnxModel.Node(
+            "DequantizeLinear",
+            base + "_DequantizeLinear",
+            List.of(quantized, scale, zp),
+            List.of(dequantized)));
     dqName.put(source, dequantized);
   }
 
@@ -358,7 +460,18 @@ public final class StaticQuantizer {
         q[i] = (byte) Math.max(-127, Math.min(127, Math.round(v[i] / scales[c])));
       }
       long[] sdims = channels == 1 ? new long[0] : new long[] {channels};
-      result = addDq(w.name(), OnnxModel.INT8, dims, q, scales, new byte[channels], sdims, channels == 1 ? -1 : axis, added, out);
+      result =
+          addDq(
+              w.name(),
+              OnnxModel.INT8,
+              dims,
+              q,
+              scales,
+              new byte[channels],
+              sdims,
+              channels == 1 ? -1 : axis,
+              added,
+              out);
     } else if (bias) {
       QParams in = qparams.get(original(n.inputs.get(0)));
       String wName = original(n.inputs.get(1));
@@ -375,7 +488,18 @@ public final class StaticQuantizer {
         q.putInt(Math.round(v[i] / scales[i]));
       }
       String name = w.name() + "_for_" + sanitize(original(n.inputs.get(0)));
-      result = addDq(name, OnnxModel.INT32, dims, q.array(), scales, new byte[v.length * 4], new long[] {v.length}, 0, added, out);
+      result =
+          addDq(
+              name,
+              OnnxModel.INT32,
+              dims,
+              q.array(),
+              scales,
+              new byte[v.length * 4],
+              new long[] {v.length},
+              0,
+              added,
+              out);
     } else {
       float min = Float.POSITIVE_INFINITY;
       float max = Float.NEGATIVE_INFINITY;
@@ -387,9 +511,23 @@ public final class StaticQuantizer {
       byte[] q = new byte[v.length];
       for (int i = 0; i < v.length; i++) {
         int x = Math.round(v[i] / p.scale()) + p.zeroPoint();
-        q[i] = p.type() == OnnxModel.UINT8 ? (byte) Math.max(0, Math.min(255, x)) : (byte) Math.max(-128, Math.min(127, x));
+        q[i] =
+            p.type() == OnnxModel.UINT8
+                ? (byte) Math.max(0, Math.min(255, x))
+                : (byte) Math.max(-128, Math.min(127, x));
       }
-      result = addDq(w.name(), p.type(), dims, q, new float[] {p.scale()}, new byte[] {(byte) p.zeroPoint()}, new long[0], -1, added, out);
+      result =
+          addDq(
+              w.name(),
+              p.type(),
+              dims,
+              q,
+              new float[] {p.scale()},
+              new byte[] {(byte) p.zeroPoint()},
+              new long[0],
+              -1,
+              added,
+              out);
     }
     cache.put(key, result);
     return result;
@@ -427,7 +565,9 @@ public final class StaticQuantizer {
     added.put(s, OnnxModel.Initializer.ofFloats(s, scaleDims, scales));
     added.put(z, OnnxModel.Initializer.of(z, type, scaleDims, zeroPoints));
     String dq = base + DQ_SUFFIX;
-    OnnxModel.Node node = new OnnxModel.Node("DequantizeLinear", base + "_DequantizeLinear", List.of(q, s, z), List.of(dq));
+    OnnxModel.Node node =
+        new OnnxModel.Node(
+            "DequantizeLinear", base + "_DequantizeLinear", List.of(q, s, z), List.of(dq));
     if (axis >= 0) {
       node.setIntAttribute("axis", axis);
     }
@@ -442,7 +582,8 @@ public final class StaticQuantizer {
     Set<String> outputs = new HashSet<>();
     augmented.graph().realOutputs().forEach(o -> outputs.add(o.name()));
     for (String a : activations) {
-      if (!outputs.contains(a) && !augmented.graph().realInputs().stream().anyMatch(i -> i.name().equals(a))) {
+      if (!outputs.contains(a)
+          && !augmented.graph().realInputs().stream().anyMatch(i -> i.name().equals(a))) {
         augmented.graph().outputs.add(OnnxModel.ValueInfo.tensor(a, OnnxModel.FLOAT));
       }
     }
@@ -467,7 +608,8 @@ public final class StaticQuantizer {
         }
       }
     } catch (IOException e) {
-      throw new InferenceException("io_error", "calibration needs a temporary file: " + e.getMessage(), e);
+      throw new InferenceException(
+          "io_error", "calibration needs a temporary file: " + e.getMessage(), e);
     } finally {
       if (tmp != null) {
         try {

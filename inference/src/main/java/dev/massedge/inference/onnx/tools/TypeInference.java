@@ -12,7 +12,18 @@ import java.util.Set;
  */
 final class TypeInference {
   private static final Set<String> BOOL_OPS =
-      Set.of("Equal", "Less", "Greater", "LessOrEqual", "GreaterOrEqual", "Not", "And", "Or", "Xor", "IsNaN", "IsInf");
+      Set.of(
+          "Equal",
+          "Less",
+          "Greater",
+          "LessOrEqual",
+          "GreaterOrEqual",
+          "Not",
+          "And",
+          "Or",
+          "Xor",
+          "IsNaN",
+          "IsInf");
   private static final Set<String> INT64_OPS =
       Set.of("Shape", "Size", "NonZero", "ArgMax", "ArgMin", "TopK_indices");
 
@@ -38,36 +49,40 @@ final class TypeInference {
     }
     g.initializers.values().forEach(i -> types.put(i.name(), i.dataType()));
     for (OnnxModel.Node n : g.nodes) {
-      Integer t = switch (n.opType) {
-        case "Constant" -> {
-          OnnxModel.Initializer v = n.tensorAttribute("value");
-          yield v != null ? v.dataType() : (n.attribute("value_float") != null ? OnnxModel.FLOAT : OnnxModel.INT64);
-        }
-        case "ConstantOfShape" -> {
-          OnnxModel.Initializer v = n.tensorAttribute("value");
-          yield v != null ? v.dataType() : OnnxModel.FLOAT;
-        }
-        case "Cast" -> (int) n.intAttribute("to", 0);
-        case "DequantizeLinear" -> OnnxModel.FLOAT;
-        case "QuantizeLinear" -> n.inputs.size() > 2 ? types.get(n.inputs.get(2)) : Integer.valueOf(OnnxModel.UINT8);
-        case "If", "Loop", "Scan" -> null;
-        default -> {
-          if (BOOL_OPS.contains(n.opType)) {
-            yield OnnxModel.BOOL;
-          }
-          if (INT64_OPS.contains(n.opType)) {
-            yield OnnxModel.INT64;
-          }
-          Integer first = null;
-          for (String in : n.inputs) {
-            if (!in.isEmpty() && types.containsKey(in)) {
-              first = types.get(in);
-              break;
+      Integer t =
+          switch (n.opType) {
+            case "Constant" -> {
+              OnnxModel.Initializer v = n.tensorAttribute("value");
+              yield v != null
+                  ? v.dataType()
+                  : (n.attribute("value_float") != null ? OnnxModel.FLOAT : OnnxModel.INT64);
             }
-          }
-          yield first;
-        }
-      };
+            case "ConstantOfShape" -> {
+              OnnxModel.Initializer v = n.tensorAttribute("value");
+              yield v != null ? v.dataType() : OnnxModel.FLOAT;
+            }
+            case "Cast" -> (int) n.intAttribute("to", 0);
+            case "DequantizeLinear" -> OnnxModel.FLOAT;
+            case "QuantizeLinear" ->
+                n.inputs.size() > 2 ? types.get(n.inputs.get(2)) : Integer.valueOf(OnnxModel.UINT8);
+            case "If", "Loop", "Scan" -> null;
+            default -> {
+              if (BOOL_OPS.contains(n.opType)) {
+                yield OnnxModel.BOOL;
+              }
+              if (INT64_OPS.contains(n.opType)) {
+                yield OnnxModel.INT64;
+              }
+              Integer first = null;
+              for (String in : n.inputs) {
+                if (!in.isEmpty() && types.containsKey(in)) {
+                  first = types.get(in);
+                  break;
+                }
+              }
+              yield first;
+            }
+          };
       if (t != null && t != 0) {
         for (String out : n.outputs) {
           types.putIfAbsent(out, t);
