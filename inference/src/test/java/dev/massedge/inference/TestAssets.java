@@ -52,6 +52,74 @@ public final class TestAssets {
     }
   }
 
+  /**
+   * Ten calibration images made from the test media: each face image as is, flipped, darker and
+   * smaller in a grey frame, and two non-face patterns (testsrc, a mandelbrot).
+   */
+  public static Path calibrationImages(Path dir) {
+    try {
+      java.nio.file.Files.createDirectories(dir);
+    } catch (IOException e) {
+      throw new IllegalStateException(e);
+    }
+    for (String f : List.of("astronaut", "camera")) {
+      String src = media(f + ".png").toString();
+      ffmpeg(dir.resolve(f + ".png"), "-i", src);
+      ffmpeg(dir.resolve(f + "_flip.png"), "-i", src, "-vf", "hflip");
+      ffmpeg(dir.resolve(f + "_dark.png"), "-i", src, "-vf", "eq=brightness=-0.15");
+      ffmpeg(
+          dir.resolve(f + "_small.png"), "-i", src, "-vf", "scale=320:320,pad=640:480:100:60:gray");
+    }
+    nonFaces(dir);
+    return dir;
+  }
+
+  /** The face test images and two non-face patterns: what a converted face model is judged on. */
+  public static Path evaluationImages(Path dir) {
+    try {
+      java.nio.file.Files.createDirectories(dir);
+      for (String f : List.of("astronaut", "camera")) {
+        java.nio.file.Files.copy(media(f + ".png"), dir.resolve(f + ".png"));
+      }
+    } catch (IOException e) {
+      throw new IllegalStateException(e);
+    }
+    nonFaces(dir);
+    return dir;
+  }
+
+  private static void nonFaces(Path dir) {
+    ffmpeg(
+        dir.resolve("testsrc.png"), "-f", "lavfi", "-i", "testsrc=size=640x480", "-frames:v", "1");
+    ffmpeg(
+        dir.resolve("mandelbrot.png"),
+        "-f",
+        "lavfi",
+        "-i",
+        "mandelbrot=size=640x480",
+        "-frames:v",
+        "1");
+  }
+
+  /** The test recordings a converted VAD is calibrated and judged on. */
+  public static Path recordings(Path dir) {
+    try {
+      java.nio.file.Files.createDirectories(dir);
+      for (String w :
+          List.of(
+              "vad_test_16k.wav",
+              "silence3s.wav",
+              "pinknoise3s.wav",
+              "librivox_0870_16k.wav",
+              "sent_16k.wav")) {
+        java.nio.file.Files.copy(media(w), dir.resolve(w));
+      }
+    } catch (IOException e) {
+      throw new IllegalStateException(e);
+    }
+    return dir;
+  }
+
   /** A 640x480 frame of ffmpeg's testsrc pattern (colour bars, a counter: no face). */
   public static Path testsrcPng(Path dir) {
     return ffmpeg(

@@ -240,13 +240,14 @@ public final class StaticQuantizer {
     }
 
     // 3. rewrite
+    Naming naming = new Naming();
     Set<String> initializersBefore = new HashSet<>(g.initializers.keySet());
     List<OnnxModel.Node> out = new ArrayList<>();
     Map<String, String> dqName = new HashMap<>();
     Map<String, OnnxModel.Initializer> added = new LinkedHashMap<>();
     for (var in : g.realInputs()) {
       if (qparams.containsKey(in.name())) {
-        addQdq(in.name(), in.name(), qparams.get(in.name()), out, added, dqName);
+        addQdq(naming, in.name(), in.name(), qparams.get(in.name()), out, added, dqName);
       }
     }
     Map<String, String> weightDq = new HashMap<>();
@@ -262,7 +263,7 @@ public final class StaticQuantizer {
             && g.initializers.containsKey(in)
             && g.initializers.get(in).dataType() == OnnxModel.FLOAT) {
           String replaced =
-              quantizeConstant(n, i, g, qparams, perChannel, options, added, out, weightDq);
+              quantizeConstant(naming, n, i, g, qparams, perChannel, options, added, out, weightDq);
           if (replaced != null) {
             n.inputs.set(i, replaced);
           }
@@ -271,7 +272,7 @@ public final class StaticQuantizer {
       out.add(n);
       for (String o : n.outputs) {
         if (qparams.containsKey(o)) {
-          addQdq(o, o, qparams.get(o), out, added, dqName);
+          addQdq(naming, o, o, qparams.get(o), out, added, dqName);
         }
       }
     }
@@ -368,31 +369,27 @@ public final class StaticQuantizer {
   }
 
   private static void addQdq(
+      Naming naming,
       String source,
       String base,
       QParams q,
       List<OnnxModel.Node> out,
       Map<String, OnnxModel.Initializer> added,
       Map<String, String> dqName) {
-    String scale = base + "_scale";
-    String zp = base + "_zero_point";
+    String id = naming.id(base);
+    String scale = id + "_s";
+    String zp = id + "_z";
     added.put(scale, OnnxModel.Initializer.ofFloats(scale, new long[0], new float[] {q.scale()}));
     added.put(
         zp, OnnxModel.Initializer.of(zp, q.type(), new long[0], new byte[] {(byte) q.zeroPoint()}));
-    String quantized = base + "_quantized";
-    String dequantized = base + DQ_SUFFIX;
+    String quantized = id + "_q";
+    String dequantized = naming.dq(base);
     out.add(
         new OnnxModel.Node(
-            "QuantizeLinear",
-            base + "_QuantizeLinear",
-            List.of(source, scale, zp),
-            List.of(quantized)));
+            "QuantizeLinear", id + "_Q", List.of(source, scale, zp), List.of(quantized)));
     out.add(
         new OnnxModel.Node(
-            "DequantizeLinear",
-            base + "_DequantizeLinear",
-            List.of(quantized, scale, zp),
-            List.of(dequantized)));
+            "DequantizeLinear", id + "_DQ", List.of(quantized, scale, zp), List.of(dequantized)));
     dqName.put(source, dequantized);
   }
 
@@ -402,6 +399,7 @@ public final class StaticQuantizer {
    * constants per tensor like activations. Returns the dequantized name, or null to leave it float.
    */
   private static String quantizeConstant(
+      Naming naming,
       OnnxModel.Node n,
       int index,
       OnnxModel.Graph g,
@@ -444,9 +442,9 @@ public final class StaticQuantizer {
       }
       // The int32 bias is quantized with input scale × weight scale: a channel whose weights are
       // all near zero would overflow it. Widen such a channel's weight scale so the bias fits.
-      QParams in = qparams.get(original(n.inputs.get(0)));
+      QParams in = qparams.get(naming.original(n.inputs.get(0)));
       OnnxModel.Initializer b =
-          n.inputs.size() > 2 ? g.initializers.get(original(n.inputs.get(2))) : null;
+          n.inputs.size() > 2 ? g.initializers.get(naming.original(n.inputs.get(2))) : null;
       if (in != null && b != null && b.dataType() == OnnxModel.FLOAT && channels > 1) {
         float[] biasValues = b.floats();
         for (int c = 0; c < Math.min(channels, biasValues.length); c++) {
@@ -462,6 +460,7 @@ public final class StaticQuantizer {
       long[] sdims = channels == 1 ? new long[0] : new long[] {channels};
       result =
           addDq(
+              naming,
               w.name(),
               OnnxModel.INT8,
               dims,
@@ -473,9 +472,9 @@ public final class StaticQuantizer {
               added,
               out);
     } else if (bias) {
-      QParams in = qparams.get(original(n.inputs.get(0)));
-      String wName = original(n.inputs.get(1));
-      String wScaleName = wName + "_scale";
+      QParams in = qparams.get(naming.original(n.inputs.get(0)));
+      String wName = naming.original(n.inputs.get(1));
+      String wScaleName = naming.id(wName) + "_s";
       OnnxModel.Initializer ws = added.get(wScaleName);
       if (in == null || ws == null) {
         return null; // input or weight not quantized: keep the bias float
@@ -487,9 +486,10 @@ public final class StaticQuantizer {
         scales[i] = in.scale() * wScales[wScales.length == 1 ? 0 : i];
         q.putInt(Math.round(v[i] / scales[i]));
       }
-      String name = w.name() + "_for_" + sanitize(original(n.inputs.get(0)));
+      String name = w.name() + "#bias-for#" + naming.original(n.inputs.get(0));
       result =
           addDq(
+              naming,
               name,
               OnnxModel.INT32,
               dims,
@@ -518,6 +518,7 @@ public final class StaticQuantizer {
       }
       result =
           addDq(
+              naming,
               w.name(),
               p.type(),
               dims,
@@ -533,21 +534,37 @@ public final class StaticQuantizer {
     return result;
   }
 
-  /** The tensor a dequantized name stands for (inputs are rewritten before the bias is reached). */
-  private static String original(String name) {
-    return name.endsWith(DQ_SUFFIX) ? name.substring(0, name.length() - DQ_SUFFIX.length()) : name;
-  }
+  /**
+   * Short generated names ({@code mass_q12_s}, {@code mass_q12_dq}, ...): long framework tensor
+   * names repeated on every Q/DQ node, scale and zero point would cost a third of an int8 file.
+   */
+  static final class Naming {
+    private final Map<String, String> ids = new HashMap<>();
+    private final Map<String, String> originals = new HashMap<>();
 
-  static final String DQ_SUFFIX = "_dequantized";
+    String id(String tensor) {
+      return ids.computeIfAbsent(tensor, t -> "mass_q" + ids.size());
+    }
+
+    String dq(String tensor) {
+      String d = id(tensor) + "_dq";
+      originals.put(d, tensor);
+      return d;
+    }
+
+    /**
+     * The tensor a dequantized name stands for (inputs are rewritten before the bias is reached).
+     */
+    String original(String name) {
+      return originals.getOrDefault(name, name);
+    }
+  }
 
   /** Largest |int32 bias| allowed, with head room below 2^31 for the accumulator. */
   static final float BIAS_LIMIT = (float) (1 << 30);
 
-  private static String sanitize(String s) {
-    return s.replaceAll("[^A-Za-z0-9_]", "_");
-  }
-
   private static String addDq(
+      Naming naming,
       String base,
       int type,
       long[] dims,
@@ -558,16 +575,16 @@ public final class StaticQuantizer {
       int axis,
       Map<String, OnnxModel.Initializer> added,
       List<OnnxModel.Node> out) {
-    String q = base + "_quantized";
-    String s = base + "_scale";
-    String z = base + "_zero_point";
+    String id = naming.id(base);
+    String q = id + "_q";
+    String s = id + "_s";
+    String z = id + "_z";
     added.put(q, OnnxModel.Initializer.of(q, type, dims, data));
     added.put(s, OnnxModel.Initializer.ofFloats(s, scaleDims, scales));
     added.put(z, OnnxModel.Initializer.of(z, type, scaleDims, zeroPoints));
-    String dq = base + DQ_SUFFIX;
+    String dq = naming.dq(base);
     OnnxModel.Node node =
-        new OnnxModel.Node(
-            "DequantizeLinear", base + "_DequantizeLinear", List.of(q, s, z), List.of(dq));
+        new OnnxModel.Node("DequantizeLinear", id + "_DQ", List.of(q, s, z), List.of(dq));
     if (axis >= 0) {
       node.setIntAttribute("axis", axis);
     }
