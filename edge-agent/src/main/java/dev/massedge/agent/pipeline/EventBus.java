@@ -1,0 +1,39 @@
+package dev.massedge.agent.pipeline;
+
+import jakarta.inject.Singleton;
+import java.util.ArrayDeque;
+import java.util.Deque;
+import java.util.List;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Sinks;
+
+/**
+ * Pipeline events fan out to every subscriber (server-sent events today; MQTT with model sync).
+ * Slow subscribers lose events rather than slowing pipelines; the last 256 events are kept for
+ * {@code GET /v1/events/recent}.
+ */
+@Singleton
+public class EventBus {
+  private final Sinks.Many<PipelineEvent> sink = Sinks.many().multicast().directBestEffort();
+  private final Deque<PipelineEvent> recent = new ArrayDeque<>();
+
+  public void publish(PipelineEvent e) {
+    synchronized (recent) {
+      recent.addLast(e);
+      if (recent.size() > 256) {
+        recent.removeFirst();
+      }
+    }
+    sink.tryEmitNext(e);
+  }
+
+  public Flux<PipelineEvent> events() {
+    return sink.asFlux();
+  }
+
+  public List<PipelineEvent> recent() {
+    synchronized (recent) {
+      return List.copyOf(recent);
+    }
+  }
+}

@@ -1,0 +1,28 @@
+package dev.massedge.agent.pipeline;
+
+import io.micronaut.context.annotation.EachProperty;
+import io.micronaut.context.annotation.Parameter;
+import io.micronaut.core.annotation.Nullable;
+import io.micronaut.core.bind.annotation.Bindable;
+import java.util.List;
+
+/**
+ * One pipeline, {@code mass.pipelines.<name>.*}. Camera pipelines: {@code kind: camera}, a source
+ * ({@code ffmpeg}, {@code gstreamer}, {@code image-folder}) with {@code input}, size and fps, a
+ * face model and tracker settings. Voice pipelines: {@code kind: voice}, a source ({@code wav},
+ * {@code ffmpeg}, {@code java-sound}) and a VAD model.
+ */
+@EachProperty("mass.pipelines")
+public record PipelineConfig(
+    @Parameter String name,
+    @Bindable(defaultValue = "camera") String kind,
+    @Bindable(defaultValue = "ffmpeg") String source,
+    @Nullable String input,
+    @Nullable List<String> inputOptions,
+    @Bindable(defaultValue = "640") int width,
+    @Bindable(defaultValue = "480") int height,
+    @Bindable(defaultValue = "10") double fps,
+    @Nullable String model,
+    @Bindable(defaultValue = "3") int minHits,
+    @Bindable(defaultValue = "1.0") double leaveAfterSeconds,
+    @Bindable(defaultValue = "true") boolean enabled) {}

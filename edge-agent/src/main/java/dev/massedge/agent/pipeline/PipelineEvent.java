@@ -1,0 +1,59 @@
+package dev.massedge.agent.pipeline;
+
+import dev.massedge.inference.face.Face;
+import io.micronaut.core.annotation.Introspected;
+
+/**
+ * What a pipeline tells the world. {@code streamSeconds} is the position in the source's stream
+ * (video time), {@code epochMillis} the wall clock when the event was made.
+ */
+public sealed interface PipelineEvent {
+  String pipeline();
+
+  String type();
+
+  double streamSeconds();
+
+  long epochMillis();
+
+  /** A face came into view (confirmed by enough consecutive detections). */
+  @Introspected
+  record FaceEntered(String pipeline, long track, double streamSeconds, long epochMillis, Face face)
+      implements PipelineEvent {
+    @Override
+    public String type() {
+      return "face_entered";
+    }
+  }
+
+  /** A face left the view; {@code streamSeconds} is when it was last seen. */
+  @Introspected
+  record FaceLeft(
+      String pipeline, long track, double streamSeconds, long epochMillis, double presentSeconds)
+      implements PipelineEvent {
+    @Override
+    public String type() {
+      return "face_left";
+    }
+  }
+
+  /** The number of faces in view changed. */
+  @Introspected
+  record FaceCount(String pipeline, int count, double streamSeconds, long epochMillis)
+      implements PipelineEvent {
+    @Override
+    public String type() {
+      return "face_count";
+    }
+  }
+
+  /** A stretch of speech ended: its start and end in the stream. */
+  @Introspected
+  record Utterance(String pipeline, double startSeconds, double streamSeconds, long epochMillis)
+      implements PipelineEvent {
+    @Override
+    public String type() {
+      return "utterance";
+    }
+  }
+}

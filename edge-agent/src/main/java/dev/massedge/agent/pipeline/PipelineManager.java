@@ -1,0 +1,142 @@
+package dev.massedge.agent.pipeline;
+
+import dev.massedge.agent.models.ModelRegistry;
+import dev.massedge.drivers.audio.AudioSource;
+import dev.massedge.drivers.audio.JavaSoundSource;
+import dev.massedge.drivers.audio.ProcessAudioSource;
+import dev.massedge.drivers.audio.WavFileSource;
+import dev.massedge.drivers.camera.FrameSource;
+import dev.massedge.drivers.camera.FrameSources;
+import dev.massedge.inference.model.LoadedModel;
+import io.micronaut.context.annotation.Context;
+import jakarta.annotation.PreDestroy;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Builds and runs the pipelines declared under {@code mass.pipelines}. A pipeline that cannot be
+ * built (unknown source kind, a model that is not ready, an audio file that is not 16-bit PCM) is
+ * reported with its reason and the others run.
+ */
+@Context
+public class PipelineManager implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(PipelineManager.class);
+  private final Map<String, Pipeline> pipelines = new LinkedHashMap<>();
+  private final Map<String, String> failed = new LinkedHashMap<>();
+
+  public PipelineManager(List<PipelineConfig> configs, ModelRegistry models, EventBus bus) {
+    for (PipelineConfig c : configs) {
+      if (!c.enabled()) {
+        continue;
+      }
+      try {
+        Pipeline p = build(c, models, bus);
+        pipelines.put(c.name(), p);
+        p.start();
+        log.info("pipeline {} ({}) started", c.name(), c.kind());
+      } catch (RuntimeException e) {
+        failed.put(c.name(), e.getMessage());
+        log.error("pipeline {} not started: {}", c.name(), e.getMessage());
+      }
+    }
+  }
+
+  static Pipeline build(PipelineConfig c, ModelRegistry models, EventBus bus) {
+    List<String> opts = c.inputOptions() == null ? List.of() : c.inputOptions();
+    switch (c.kind()) {
+      case "camera" -> {
+        LoadedModel m = models.require(c.model() == null ? "face-short" : c.model(), null);
+        if (m.faceDetector() == null) {
+          throw new IllegalArgumentException(
+              "mass.pipelines."
+                  + c.name()
+                  + ".model: '"
+                  + m.name()
+                  + "' is not a face-detection model");
+        }
+        String input = require(c, c.input(), "input");
+        FrameSource source =
+            switch (c.source()) {
+              case "ffmpeg" ->
+                  FrameSources.ffmpeg(c.name(), input, opts, c.width(), c.height(), c.fps());
+              case "gstreamer" ->
+                  FrameSources.gstreamer(c.name(), input, c.width(), c.height(), c.fps());
+              case "image-folder" ->
+                  FrameSources.imageFolder(
+                      c.name(), Path.of(input), c.width(), c.height(), c.fps());
+              default ->
+                  throw new IllegalArgumentException(
+                      "mass.pipelines."
+                          + c.name()
+                          + ".source: '"
+                          + c.source()
+                          + "' is not a camera source; use ffmpeg, gstreamer or image-folder");
+            };
+        return new CameraPipeline(
+            c.name(),
+            source,
+            m.faceDetector(),
+            new FaceTracker(c.name(), c.minHits(), c.leaveAfterSeconds(), 0.3f),
+            bus);
+      }
+      case "voice" -> {
+        LoadedModel m = models.require(c.model() == null ? "vad" : c.model(), null);
+        if (m.vad() == null) {
+          throw new IllegalArgumentException(
+              "mass.pipelines." + c.name() + ".model: '" + m.name() + "' is not a vad model");
+        }
+        int rate = m.vad().sampleRate();
+        int frame = m.vad().frameSamples();
+        AudioSource source =
+            switch (c.source()) {
+              case "wav" ->
+                  new WavFileSource(c.name(), Path.of(require(c, c.input(), "input")), rate, frame);
+              case "ffmpeg" ->
+                  ProcessAudioSource.ffmpeg(
+                      c.name(), require(c, c.input(), "input"), opts, rate, frame);
+              case "java-sound" -> new JavaSoundSource(c.name(), c.input(), rate, frame);
+              default ->
+                  throw new IllegalArgumentException(
+                      "mass.pipelines."
+                          + c.name()
+                          + ".source: '"
+                          + c.source()
+                          + "' is not a microphone source; use wav, ffmpeg or java-sound");
+            };
+        return new VoicePipeline(c.name(), source, m.vad(), bus);
+      }
+      default ->
+          throw new IllegalArgumentException(
+              "mass.pipelines." + c.name() + ".kind: '" + c.kind() + "'; use camera or voice");
+    }
+  }
+
+  private static String require(PipelineConfig c, String value, String key) {
+    if (value == null || value.isBlank()) {
+      throw new IllegalArgumentException("mass.pipelines." + c.name() + "." + key + " is required");
+    }
+    return value;
+  }
+
+  public List<Map<String, Object>> status() {
+    List<Map<String, Object>> out = new ArrayList<>();
+    pipelines.values().forEach(p -> out.add(p.status()));
+    failed.forEach((n, why) -> out.add(Map.of("name", n, "state", "failed", "error", why)));
+    return out;
+  }
+
+  public Pipeline get(String name) {
+    return pipelines.get(name);
+  }
+
+  @PreDestroy
+  @Override
+  public void close() {
+    pipelines.values().forEach(Pipeline::close);
+  }
+}

@@ -1,0 +1,116 @@
+package dev.massedge.agent.pipeline;
+
+import dev.massedge.drivers.audio.AudioFrame;
+import dev.massedge.drivers.audio.AudioSource;
+import dev.massedge.inference.vad.SpeechSegment;
+import dev.massedge.inference.vad.VoiceActivityDetector;
+import java.io.IOException;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** Microphone → streaming VAD → an utterance event when speech ends. */
+public final class VoicePipeline implements Pipeline {
+  private static final Logger log = LoggerFactory.getLogger(VoicePipeline.class);
+  private final String name;
+  private final AudioSource source;
+  private final VoiceActivityDetector vad;
+  private final EventBus bus;
+  private final AtomicLong frames = new AtomicLong();
+  private final AtomicLong utterances = new AtomicLong();
+  private volatile boolean running;
+  private volatile String state = "created";
+  private Thread thread;
+
+  public VoicePipeline(String name, AudioSource source, VoiceActivityDetector vad, EventBus bus) {
+    if (source.sampleRate() != vad.sampleRate()) {
+      throw new IllegalArgumentException(
+          "pipeline '"
+              + name
+              + "': the microphone gives "
+              + source.sampleRate()
+              + " Hz, the VAD needs "
+              + vad.sampleRate());
+    }
+    this.name = name;
+    this.source = source;
+    this.vad = vad;
+    this.bus = bus;
+  }
+
+  @Override
+  public String name() {
+    return name;
+  }
+
+  @Override
+  public String kind() {
+    return "voice";
+  }
+
+  @Override
+  public synchronized void start() {
+    if (thread != null) {
+      return;
+    }
+    running = true;
+    thread = new Thread(this::run, "pipeline-" + name);
+    thread.setDaemon(true);
+    thread.start();
+  }
+
+  private void run() {
+    state = "running";
+    VoiceActivityDetector.Stream stream = vad.newStream();
+    try {
+      AudioFrame f;
+      while (running && (f = source.read()) != null) {
+        frames.incrementAndGet();
+        for (SpeechSegment s : stream.accept(f.samples(), 0, f.samples().length)) {
+          emit(s);
+        }
+      }
+      for (SpeechSegment s : stream.finish()) {
+        emit(s);
+      }
+      state = running ? "ended" : "stopped";
+    } catch (IOException | RuntimeException e) {
+      state = "failed: " + e.getMessage();
+      log.error("pipeline {}: {}", name, e.toString());
+    }
+  }
+
+  private void emit(SpeechSegment s) {
+    utterances.incrementAndGet();
+    bus.publish(
+        new PipelineEvent.Utterance(
+            name, s.startMs() / 1000, s.endMs() / 1000, System.currentTimeMillis()));
+  }
+
+  @Override
+  public Map<String, Object> status() {
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("name", name);
+    m.put("kind", kind());
+    m.put("state", state);
+    m.put("audio_frames", frames.get());
+    m.put("utterances", utterances.get());
+    return m;
+  }
+
+  @Override
+  public void close() {
+    running = false;
+    source.close();
+    Thread t = thread;
+    if (t != null) {
+      try {
+        t.join(2000);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+  }
+}

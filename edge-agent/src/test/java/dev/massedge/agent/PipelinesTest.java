@@ -1,0 +1,215 @@
+package dev.massedge.agent;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+import static org.awaitility.Awaitility.await;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.massedge.inference.TestAssets;
+import io.micronaut.runtime.server.EmbeddedServer;
+import io.micronaut.test.extensions.junit5.annotation.MicronautTest;
+import io.micronaut.test.support.TestPropertyProvider;
+import jakarta.inject.Inject;
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+
+/**
+ * Pipelines from configuration, on real media: a camera playing 5 s of a face then 5 s of a test
+ * pattern, a microphone playing two sentences, and two pipelines that cannot start.
+ */
+@MicronautTest
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class PipelinesTest implements TestPropertyProvider {
+  @Inject EmbeddedServer server;
+
+  @Override
+  public Map<String, String> getProperties() {
+    try {
+      Path dir =
+          Files.createTempDirectory(Path.of(System.getProperty("java.io.tmpdir")), "pipelines");
+      Path face =
+          TestAssets.ffmpeg(
+              dir.resolve("face.mp4"),
+              "-loop",
+              "1",
+              "-i",
+              TestAssets.media("astronaut.png").toString(),
+              "-t",
+              "5",
+              "-r",
+              "15",
+              "-vf",
+              "scale=480:480,pad=640:480:80:0",
+              "-pix_fmt",
+              "yuv420p");
+      Path pattern =
+          TestAssets.ffmpeg(
+              dir.resolve("pattern.mp4"),
+              "-f",
+              "lavfi",
+              "-i",
+              "testsrc=size=640x480:rate=15",
+              "-t",
+              "5",
+              "-pix_fmt",
+              "yuv420p");
+      Path list =
+          Files.writeString(
+              dir.resolve("list.txt"), "file '" + face + "'\nfile '" + pattern + "'\n");
+      Path video =
+          TestAssets.ffmpeg(
+              dir.resolve("door.mp4"),
+              "-f",
+              "concat",
+              "-safe",
+              "0",
+              "-i",
+              list.toString(),
+              "-c",
+              "copy");
+      Path floatWav =
+          TestAssets.ffmpeg(
+              dir.resolve("f32.wav"),
+              "-i",
+              TestAssets.media("stop_16k.wav").toString(),
+              "-c:a",
+              "pcm_f32le");
+      Map<String, String> p = new HashMap<>();
+      p.put("mass.pipelines.door.kind", "camera");
+      p.put("mass.pipelines.door.source", "ffmpeg");
+      p.put("mass.pipelines.door.input", video.toString());
+      p.put("mass.pipelines.door.fps", "10");
+      p.put("mass.pipelines.kiosk.kind", "voice");
+      p.put("mass.pipelines.kiosk.source", "wav");
+      p.put("mass.pipelines.kiosk.input", TestAssets.media("vad_test_16k.wav").toString());
+      p.put("mass.pipelines.webcam.kind", "camera");
+      p.put("mass.pipelines.webcam.source", "webcam");
+      p.put("mass.pipelines.webcam.input", "/dev/video0");
+      p.put("mass.pipelines.floaty.kind", "voice");
+      p.put("mass.pipelines.floaty.source", "wav");
+      p.put("mass.pipelines.floaty.input", floatWav.toString());
+      return p;
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
+
+  @Test
+  void aFaceThatStaysFiveSecondsIsOneEnterAndOneLeaveAtTheCut() throws Exception {
+    AgentClient client = new AgentClient(server.getURI());
+    // server-sent events, as a browser or Home Assistant would read them
+    List<String> sse = new ArrayList<>();
+    HttpClient http = HttpClient.newHttpClient();
+    CompletableFuture<Void> reader =
+        http.sendAsync(
+                HttpRequest.newBuilder(URI.create(server.getURI() + "/v1/events")).build(),
+                HttpResponse.BodyHandlers.ofInputStream())
+            .thenAccept(
+                r -> {
+                  try (BufferedReader in = new BufferedReader(new InputStreamReader(r.body()))) {
+                    String line;
+                    while ((line = in.readLine()) != null) {
+                      synchronized (sse) {
+                        sse.add(line);
+                      }
+                      if (line.contains("face_left")) {
+                        return;
+                      }
+                    }
+                  } catch (java.io.IOException ignored) {
+                    // closed
+                  }
+                });
+
+    await()
+        .atMost(Duration.ofSeconds(40))
+        .until(() -> pipeline(client, "door").get("state").asText().equals("ended"));
+    reader.get(10, TimeUnit.SECONDS);
+
+    List<JsonNode> events = new ArrayList<>();
+    client
+        .get("/v1/events/recent")
+        .json()
+        .forEach(
+            e -> {
+              if (e.get("pipeline").asText().equals("door")) {
+                events.add(e);
+              }
+            });
+    List<JsonNode> entered =
+        events.stream().filter(e -> e.has("face") && !e.has("presentSeconds")).toList();
+    List<JsonNode> left = events.stream().filter(e -> e.has("presentSeconds")).toList();
+    assertThat(entered).hasSize(1);
+    assertThat(left).hasSize(1);
+    assertThat(entered.get(0).get("streamSeconds").asDouble()).isCloseTo(0.0, within(0.5));
+    assertThat(left.get(0).get("streamSeconds").asDouble()).isCloseTo(5.0, within(0.5));
+    synchronized (sse) {
+      assertThat(sse).contains("event: face_left");
+    }
+
+    JsonNode door = pipeline(client, "door");
+    long captured = door.get("frames_captured").asLong();
+    long processed = door.get("frames_processed").asLong();
+    assertThat(captured).isBetween(95L, 102L); // 10 s at 10 fps
+    assertThat(processed + door.get("frames_dropped").asLong()).isEqualTo(captured);
+    assertThat(door.get("source_restarts").asInt()).isZero();
+  }
+
+  @Test
+  void twoSentencesAreTwoUtterances() {
+    AgentClient client = new AgentClient(server.getURI());
+    await()
+        .atMost(Duration.ofSeconds(20))
+        .until(() -> pipeline(client, "kiosk").get("state").asText().equals("ended"));
+    List<JsonNode> utterances = new ArrayList<>();
+    client
+        .get("/v1/events/recent")
+        .json()
+        .forEach(
+            e -> {
+              if (e.get("pipeline").asText().equals("kiosk")) {
+                utterances.add(e);
+              }
+            });
+    assertThat(utterances).hasSize(2);
+    assertThat(utterances.get(0).get("startSeconds").asDouble()).isCloseTo(1.01, within(0.1));
+    assertThat(utterances.get(1).get("streamSeconds").asDouble()).isCloseTo(6.53, within(0.1));
+  }
+
+  @Test
+  void pipelinesThatCannotStartSayWhyAndTheOthersRun() {
+    AgentClient client = new AgentClient(server.getURI());
+    JsonNode webcam = pipeline(client, "webcam");
+    assertThat(webcam.get("state").asText()).isEqualTo("failed");
+    assertThat(webcam.get("error").asText())
+        .contains("mass.pipelines.webcam.source")
+        .contains("ffmpeg");
+    JsonNode floaty = pipeline(client, "floaty");
+    assertThat(floaty.get("error").asText()).contains("expected 16-bit PCM");
+    assertThat(client.get("/v2/health/ready").status()).isEqualTo(200);
+  }
+
+  static JsonNode pipeline(AgentClient client, String name) {
+    for (JsonNode p : client.get("/v1/pipelines").json()) {
+      if (p.get("name").asText().equals(name)) {
+        return p;
+      }
+    }
+    throw new AssertionError("no pipeline " + name);
+  }
+}
