@@ -97,6 +97,19 @@ class PipelinesTest implements TestPropertyProvider {
       p.put("mass.pipelines.kiosk.kind", "voice");
       p.put("mass.pipelines.kiosk.source", "wav");
       p.put("mass.pipelines.kiosk.input", TestAssets.media("vad_test_16k.wav").toString());
+      p.put("mass.pipelines.jarvis.kind", "voice");
+      p.put("mass.pipelines.jarvis.source", "wav");
+      p.put(
+          "mass.pipelines.jarvis.input",
+          TestAssets.media("hey_jarvis_pinknoise_16k.wav").toString());
+      p.put(
+          "mass.pipelines.jarvis.wake-word-dir",
+          TestAssets.models().resolve("demo-only/openwakeword").toString());
+      p.put("mass.pipelines.jarvis.wake-words", "hey_jarvis_v0.1");
+      p.put(
+          "mass.pipelines.kiosk.wake-word-dir",
+          TestAssets.models().resolve("demo-only/openwakeword").toString());
+      p.put("mass.pipelines.kiosk.wake-words", "hey_jarvis_v0.1");
       p.put("mass.pipelines.webcam.kind", "camera");
       p.put("mass.pipelines.webcam.source", "webcam");
       p.put("mass.pipelines.webcam.input", "/dev/video0");
@@ -189,6 +202,33 @@ class PipelinesTest implements TestPropertyProvider {
     assertThat(utterances).hasSize(2);
     assertThat(utterances.get(0).get("startSeconds").asDouble()).isCloseTo(1.01, within(0.1));
     assertThat(utterances.get(1).get("streamSeconds").asDouble()).isCloseTo(6.53, within(0.1));
+  }
+
+  @Test
+  void heyJarvisWakesTheKioskOnceAndSentencesDoNot() {
+    AgentClient client = new AgentClient(server.getURI());
+    await()
+        .atMost(Duration.ofSeconds(20))
+        .until(() -> pipeline(client, "jarvis").get("state").asText().equals("ended"));
+    await()
+        .atMost(Duration.ofSeconds(20))
+        .until(() -> pipeline(client, "kiosk").get("state").asText().equals("ended"));
+    List<JsonNode> wakes = new ArrayList<>();
+    client
+        .get("/v1/events/recent")
+        .json()
+        .forEach(
+            e -> {
+              if (e.has("word")) {
+                wakes.add(e);
+              }
+            });
+    assertThat(wakes).hasSize(1);
+    assertThat(wakes.get(0).get("pipeline").asText()).isEqualTo("jarvis");
+    assertThat(wakes.get(0).get("word").asText()).isEqualTo("hey_jarvis_v0.1");
+    // the word ends at 1.46 s in the recording
+    assertThat(wakes.get(0).get("streamSeconds").asDouble()).isBetween(1.26, 1.76);
+    assertThat(pipeline(client, "kiosk").get("wake_words").asInt()).isZero();
   }
 
   @Test

@@ -25,4 +25,7 @@ public record PipelineConfig(
     @Nullable String model,
     @Bindable(defaultValue = "3") int minHits,
     @Bindable(defaultValue = "1.0") double leaveAfterSeconds,
-    @Bindable(defaultValue = "true") boolean enabled) {}
+    @Bindable(defaultValue = "true") boolean enabled,
+    @Nullable String wakeWordDir,
+    @Nullable List<String> wakeWords,
+    @Bindable(defaultValue = "0.3") float wakeThreshold) {}

@@ -47,6 +47,16 @@ public sealed interface PipelineEvent {
     }
   }
 
+  /** A wake word was heard; {@code streamSeconds} is when the detector was sure. */
+  @Introspected
+  record WakeWord(String pipeline, String word, float score, double streamSeconds, long epochMillis)
+      implements PipelineEvent {
+    @Override
+    public String type() {
+      return "wake_word";
+    }
+  }
+
   /** A stretch of speech ended: its start and end in the stream. */
   @Introspected
   record Utterance(String pipeline, double startSeconds, double streamSeconds, long epochMillis)

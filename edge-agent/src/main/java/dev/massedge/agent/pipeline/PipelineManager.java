@@ -7,7 +7,11 @@ import dev.massedge.drivers.audio.ProcessAudioSource;
 import dev.massedge.drivers.audio.WavFileSource;
 import dev.massedge.drivers.camera.FrameSource;
 import dev.massedge.drivers.camera.FrameSources;
+import dev.massedge.inference.EngineOptions;
+import dev.massedge.inference.ModelSession;
 import dev.massedge.inference.model.LoadedModel;
+import dev.massedge.inference.onnx.OnnxEngine;
+import dev.massedge.inference.wakeword.WakeWordDetector;
 import io.micronaut.context.annotation.Context;
 import jakarta.annotation.PreDestroy;
 import java.nio.file.Path;
@@ -108,12 +112,40 @@ public class PipelineManager implements AutoCloseable {
                           + c.source()
                           + "' is not a microphone source; use wav, ffmpeg or java-sound");
             };
-        return new VoicePipeline(c.name(), source, m.vad(), bus);
+        return new VoicePipeline(c.name(), source, m.vad(), wakeWords(c), bus);
       }
       default ->
           throw new IllegalArgumentException(
               "mass.pipelines." + c.name() + ".kind: '" + c.kind() + "'; use camera or voice");
     }
+  }
+
+  /** The wake word detector of a voice pipeline, or null when it has no wake words. */
+  static WakeWordDetector wakeWords(PipelineConfig c) {
+    if (c.wakeWords() == null || c.wakeWords().isEmpty()) {
+      return null;
+    }
+    Path dir = Path.of(require(c, c.wakeWordDir(), "wake-word-dir"));
+    OnnxEngine engine = new OnnxEngine();
+    Map<String, ModelSession> heads = new LinkedHashMap<>();
+    for (String w : c.wakeWords()) {
+      Path f = dir.resolve(w.endsWith(".onnx") ? w : w + ".onnx");
+      if (!java.nio.file.Files.isRegularFile(f)) {
+        throw new IllegalArgumentException(
+            "mass.pipelines."
+                + c.name()
+                + ".wake-words: no head model "
+                + f
+                + " (fetch the demo models with models/fetch-models.sh, or bring your own)");
+      }
+      heads.put(w.replace(".onnx", ""), engine.open(f, EngineOptions.cpu(1)));
+    }
+    return new WakeWordDetector(
+        engine.open(dir.resolve("melspectrogram.onnx"), EngineOptions.cpu(1)),
+        engine.open(dir.resolve("embedding_model.onnx"), EngineOptions.cpu(1)),
+        heads,
+        c.wakeThreshold(),
+        2.0);
   }
 
   private static String require(PipelineConfig c, String value, String key) {

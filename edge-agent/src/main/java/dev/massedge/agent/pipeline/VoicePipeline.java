@@ -4,6 +4,7 @@ import dev.massedge.drivers.audio.AudioFrame;
 import dev.massedge.drivers.audio.AudioSource;
 import dev.massedge.inference.vad.SpeechSegment;
 import dev.massedge.inference.vad.VoiceActivityDetector;
+import dev.massedge.inference.wakeword.WakeWordDetector;
 import java.io.IOException;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -24,7 +25,15 @@ public final class VoicePipeline implements Pipeline {
   private volatile String state = "created";
   private Thread thread;
 
-  public VoicePipeline(String name, AudioSource source, VoiceActivityDetector vad, EventBus bus) {
+  private final WakeWordDetector wake;
+  private final AtomicLong wakes = new AtomicLong();
+
+  public VoicePipeline(
+      String name,
+      AudioSource source,
+      VoiceActivityDetector vad,
+      WakeWordDetector wake,
+      EventBus bus) {
     if (source.sampleRate() != vad.sampleRate()) {
       throw new IllegalArgumentException(
           "pipeline '"
@@ -37,6 +46,7 @@ public final class VoicePipeline implements Pipeline {
     this.name = name;
     this.source = source;
     this.vad = vad;
+    this.wake = wake;
     this.bus = bus;
   }
 
@@ -64,10 +74,19 @@ public final class VoicePipeline implements Pipeline {
   private void run() {
     state = "running";
     VoiceActivityDetector.Stream stream = vad.newStream();
+    WakeWordDetector.Stream words = wake == null ? null : wake.newStream();
     try {
       AudioFrame f;
       while (running && (f = source.read()) != null) {
         frames.incrementAndGet();
+        if (words != null) {
+          for (WakeWordDetector.Detection d : words.accept(f.samples(), 0, f.samples().length)) {
+            wakes.incrementAndGet();
+            bus.publish(
+                new PipelineEvent.WakeWord(
+                    name, d.wakeWord(), d.score(), d.seconds(), System.currentTimeMillis()));
+          }
+        }
         for (SpeechSegment s : stream.accept(f.samples(), 0, f.samples().length)) {
           emit(s);
         }
@@ -97,6 +116,7 @@ public final class VoicePipeline implements Pipeline {
     m.put("state", state);
     m.put("audio_frames", frames.get());
     m.put("utterances", utterances.get());
+    m.put("wake_words", wakes.get());
     return m;
   }
 
@@ -111,6 +131,9 @@ public final class VoicePipeline implements Pipeline {
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
       }
+    }
+    if (wake != null) {
+      wake.close();
     }
   }
 }

@@ -14,7 +14,7 @@ import java.util.Map;
  * consumed in 80 ms steps (1280 samples at 16 kHz); every step adds 8 mel frames and one embedding.
  * One detector serves many streams; a stream is used by one thread at a time.
  */
-public final class WakeWordDetector {
+public final class WakeWordDetector implements AutoCloseable {
   public static final int SAMPLE_RATE = 16_000;
   public static final int STEP = 1280;
   static final int MEL_CONTEXT = 480; // extra samples the melspectrogram needs before each step
@@ -176,6 +176,14 @@ public final class WakeWordDetector {
       }
       return out;
     }
+  }
+
+  /** Closes the sessions it was given (the detector owns them). */
+  @Override
+  public void close() {
+    mel.close();
+    embedding.close();
+    heads.values().forEach(ModelSession::close);
   }
 
   private static Tensor only(Map<String, Tensor> out) {
