@@ -2,6 +2,8 @@ package dev.massedge.agent.pipeline;
 
 import dev.massedge.drivers.camera.Frame;
 import dev.massedge.drivers.camera.FrameSource;
+import dev.massedge.drivers.gpio.MotionSensor;
+import dev.massedge.drivers.gpio.StatusLed;
 import dev.massedge.inference.face.Face;
 import dev.massedge.inference.face.FaceDetector;
 import dev.massedge.inference.image.RgbImage;
@@ -28,13 +30,41 @@ public final class CameraPipeline implements Pipeline {
   private volatile long startedNanos;
   private Thread thread;
 
+  private final MotionSensor gate;
+  private final double gateHoldSeconds;
+  private final StatusLed led;
+  private final AtomicLong gated = new AtomicLong();
+  private volatile long lastMotionNanos = Long.MIN_VALUE / 2;
+
   public CameraPipeline(
-      String name, FrameSource source, FaceDetector detector, FaceTracker tracker, EventBus bus) {
+      String name,
+      FrameSource source,
+      FaceDetector detector,
+      FaceTracker tracker,
+      EventBus bus,
+      MotionSensor gate,
+      double gateHoldSeconds,
+      StatusLed led) {
     this.name = name;
     this.source = source;
     this.detector = detector;
     this.tracker = tracker;
     this.bus = bus;
+    this.gate = gate;
+    this.gateHoldSeconds = gateHoldSeconds;
+    this.led = led;
+    if (gate != null) {
+      // the hold runs from the last change: the start of motion, and again from its end
+      gate.onChange(motion -> lastMotionNanos = System.nanoTime());
+    }
+  }
+
+  /** Whether frames are analysed now: always without a gate; with a PIR, in motion and the hold. */
+  boolean open() {
+    if (gate == null || gate.motion()) {
+      return true;
+    }
+    return (System.nanoTime() - lastMotionNanos) / 1e9 < gateHoldSeconds;
   }
 
   @Override
@@ -62,6 +92,7 @@ public final class CameraPipeline implements Pipeline {
 
   private void run() {
     state = "running";
+    boolean wasOpen = true;
     try {
       while (running) {
         Frame f = source.next(Duration.ofMillis(500));
@@ -71,10 +102,26 @@ public final class CameraPipeline implements Pipeline {
           }
           continue;
         }
+        if (!open()) {
+          gated.incrementAndGet();
+          if (wasOpen) {
+            // the gate closed: nobody is watched any more, so the faces in view leave
+            tracker.finish().forEach(bus::publish);
+            if (led != null) {
+              led.show(StatusLed.Pattern.OFF);
+            }
+          }
+          wasOpen = false;
+          continue;
+        }
+        wasOpen = true;
         try {
           List<Face> faces = detector.detect(new RgbImage(f.width(), f.height(), f.rgb()));
           processed.incrementAndGet();
           tracker.update(faces, f.streamSeconds()).forEach(bus::publish);
+          if (led != null) {
+            led.show(tracker.facesInView() > 0 ? StatusLed.Pattern.ON : StatusLed.Pattern.OFF);
+          }
         } catch (RuntimeException e) {
           errors.incrementAndGet();
           log.warn("pipeline {}: frame {} failed: {}", name, f.sequence(), e.getMessage());
@@ -104,6 +151,8 @@ public final class CameraPipeline implements Pipeline {
     m.put("frames_dropped", s.dropped());
     m.put("frames_processed", processed.get());
     m.put("frame_errors", errors.get());
+    m.put("frames_gated", gated.get());
+    m.put("gate_open", open());
     m.put("source_restarts", s.restarts());
     m.put("source_error", s.lastError());
     double secs = (System.nanoTime() - startedNanos) / 1e9;

@@ -28,4 +28,8 @@ public record PipelineConfig(
     @Bindable(defaultValue = "true") boolean enabled,
     @Nullable String wakeWordDir,
     @Nullable List<String> wakeWords,
-    @Bindable(defaultValue = "0.3") float wakeThreshold) {}
+    @Bindable(defaultValue = "0.3") float wakeThreshold,
+    @Nullable Integer gatePin,
+    @Bindable(defaultValue = "5") double gateHoldSeconds,
+    @Nullable Integer ledPin,
+    @Nullable Integer buttonPin) {}

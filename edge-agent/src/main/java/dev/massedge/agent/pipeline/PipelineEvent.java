@@ -57,9 +57,27 @@ public sealed interface PipelineEvent {
     }
   }
 
-  /** A stretch of speech ended: its start and end in the stream. */
+  /** The push-to-talk button was pressed: the next utterance is captured without a wake word. */
   @Introspected
-  record Utterance(String pipeline, double startSeconds, double streamSeconds, long epochMillis)
+  record PushToTalk(String pipeline, long epochMillis) implements PipelineEvent {
+    @Override
+    public String type() {
+      return "push_to_talk";
+    }
+
+    @Override
+    public double streamSeconds() {
+      return Double.NaN;
+    }
+  }
+
+  /**
+   * A stretch of speech ended: its start and end in the stream, and what it answers ({@code
+   * wake_word}, {@code button}, or {@code vad} when nothing asked for it).
+   */
+  @Introspected
+  record Utterance(
+      String pipeline, double startSeconds, double streamSeconds, long epochMillis, String trigger)
       implements PipelineEvent {
     @Override
     public String type() {

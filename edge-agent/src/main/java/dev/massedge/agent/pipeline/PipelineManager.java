@@ -33,13 +33,14 @@ public class PipelineManager implements AutoCloseable {
   private final Map<String, Pipeline> pipelines = new LinkedHashMap<>();
   private final Map<String, String> failed = new LinkedHashMap<>();
 
-  public PipelineManager(List<PipelineConfig> configs, ModelRegistry models, EventBus bus) {
+  public PipelineManager(
+      List<PipelineConfig> configs, ModelRegistry models, EventBus bus, GpioService gpio) {
     for (PipelineConfig c : configs) {
       if (!c.enabled()) {
         continue;
       }
       try {
-        Pipeline p = build(c, models, bus);
+        Pipeline p = build(c, models, bus, gpio);
         pipelines.put(c.name(), p);
         p.start();
         log.info("pipeline {} ({}) started", c.name(), c.kind());
@@ -50,7 +51,7 @@ public class PipelineManager implements AutoCloseable {
     }
   }
 
-  static Pipeline build(PipelineConfig c, ModelRegistry models, EventBus bus) {
+  static Pipeline build(PipelineConfig c, ModelRegistry models, EventBus bus, GpioService gpio) {
     List<String> opts = c.inputOptions() == null ? List.of() : c.inputOptions();
     switch (c.kind()) {
       case "camera" -> {
@@ -86,7 +87,10 @@ public class PipelineManager implements AutoCloseable {
             source,
             m.faceDetector(),
             new FaceTracker(c.name(), c.minHits(), c.leaveAfterSeconds(), 0.3f),
-            bus);
+            bus,
+            c.gatePin() == null ? null : gpio.motionSensor(c.name() + "-pir", c.gatePin()),
+            c.gateHoldSeconds(),
+            c.ledPin() == null ? null : gpio.led(c.name() + "-led", c.ledPin()));
       }
       case "voice" -> {
         LoadedModel m = models.require(c.model() == null ? "vad" : c.model(), null);
@@ -112,7 +116,13 @@ public class PipelineManager implements AutoCloseable {
                           + c.source()
                           + "' is not a microphone source; use wav, ffmpeg or java-sound");
             };
-        return new VoicePipeline(c.name(), source, m.vad(), wakeWords(c), bus);
+        return new VoicePipeline(
+            c.name(),
+            source,
+            m.vad(),
+            wakeWords(c),
+            bus,
+            c.buttonPin() == null ? null : gpio.button(c.name() + "-button", c.buttonPin()));
       }
       default ->
           throw new IllegalArgumentException(

@@ -2,6 +2,7 @@ package dev.massedge.agent.pipeline;
 
 import dev.massedge.drivers.audio.AudioFrame;
 import dev.massedge.drivers.audio.AudioSource;
+import dev.massedge.drivers.gpio.PushButton;
 import dev.massedge.inference.vad.SpeechSegment;
 import dev.massedge.inference.vad.VoiceActivityDetector;
 import dev.massedge.inference.wakeword.WakeWordDetector;
@@ -28,12 +29,16 @@ public final class VoicePipeline implements Pipeline {
   private final WakeWordDetector wake;
   private final AtomicLong wakes = new AtomicLong();
 
+  private volatile String armedBy =
+      null; // "wake_word" or "button": what the next utterance answers
+
   public VoicePipeline(
       String name,
       AudioSource source,
       VoiceActivityDetector vad,
       WakeWordDetector wake,
-      EventBus bus) {
+      EventBus bus,
+      PushButton button) {
     if (source.sampleRate() != vad.sampleRate()) {
       throw new IllegalArgumentException(
           "pipeline '"
@@ -48,6 +53,13 @@ public final class VoicePipeline implements Pipeline {
     this.vad = vad;
     this.wake = wake;
     this.bus = bus;
+    if (button != null) {
+      button.onPress(
+          () -> {
+            armedBy = "button";
+            bus.publish(new PipelineEvent.PushToTalk(name, System.currentTimeMillis()));
+          });
+    }
   }
 
   @Override
@@ -82,6 +94,7 @@ public final class VoicePipeline implements Pipeline {
         if (words != null) {
           for (WakeWordDetector.Detection d : words.accept(f.samples(), 0, f.samples().length)) {
             wakes.incrementAndGet();
+            armedBy = "wake_word";
             bus.publish(
                 new PipelineEvent.WakeWord(
                     name, d.wakeWord(), d.score(), d.seconds(), System.currentTimeMillis()));
@@ -103,9 +116,11 @@ public final class VoicePipeline implements Pipeline {
 
   private void emit(SpeechSegment s) {
     utterances.incrementAndGet();
+    String trigger = armedBy == null ? "vad" : armedBy;
+    armedBy = null;
     bus.publish(
         new PipelineEvent.Utterance(
-            name, s.startMs() / 1000, s.endMs() / 1000, System.currentTimeMillis()));
+            name, s.startMs() / 1000, s.endMs() / 1000, System.currentTimeMillis(), trigger));
   }
 
   @Override
