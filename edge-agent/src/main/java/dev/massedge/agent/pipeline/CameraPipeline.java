@@ -2,7 +2,6 @@ package dev.massedge.agent.pipeline;
 
 import dev.massedge.drivers.camera.Frame;
 import dev.massedge.drivers.camera.FrameSource;
-import dev.massedge.drivers.gpio.MotionSensor;
 import dev.massedge.drivers.gpio.StatusLed;
 import dev.massedge.inference.face.Face;
 import dev.massedge.inference.face.FaceDetector;
@@ -30,7 +29,7 @@ public final class CameraPipeline implements Pipeline {
   private volatile long startedNanos;
   private Thread thread;
 
-  private final MotionSensor gate;
+  private final Gate gate;
   private final double gateHoldSeconds;
   private final StatusLed led;
   private final AtomicLong gated = new AtomicLong();
@@ -42,7 +41,7 @@ public final class CameraPipeline implements Pipeline {
       FaceDetector detector,
       FaceTracker tracker,
       EventBus bus,
-      MotionSensor gate,
+      Gate gate,
       double gateHoldSeconds,
       StatusLed led) {
     this.name = name;
@@ -61,7 +60,7 @@ public final class CameraPipeline implements Pipeline {
 
   /** Whether frames are analysed now: always without a gate; with a PIR, in motion and the hold. */
   boolean open() {
-    if (gate == null || gate.motion()) {
+    if (gate == null || gate.active()) {
       return true;
     }
     return (System.nanoTime() - lastMotionNanos) / 1e9 < gateHoldSeconds;

@@ -30,6 +30,7 @@ public record PipelineConfig(
     @Nullable List<String> wakeWords,
     @Bindable(defaultValue = "0.3") float wakeThreshold,
     @Nullable Integer gatePin,
+    @Nullable String gateSensor,
     @Bindable(defaultValue = "5") double gateHoldSeconds,
     @Nullable Integer ledPin,
     @Nullable Integer buttonPin) {}

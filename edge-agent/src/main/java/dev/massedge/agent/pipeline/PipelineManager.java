@@ -34,13 +34,17 @@ public class PipelineManager implements AutoCloseable {
   private final Map<String, String> failed = new LinkedHashMap<>();
 
   public PipelineManager(
-      List<PipelineConfig> configs, ModelRegistry models, EventBus bus, GpioService gpio) {
+      List<PipelineConfig> configs,
+      ModelRegistry models,
+      EventBus bus,
+      GpioService gpio,
+      SensorGates sensors) {
     for (PipelineConfig c : configs) {
       if (!c.enabled()) {
         continue;
       }
       try {
-        Pipeline p = build(c, models, bus, gpio);
+        Pipeline p = build(c, models, bus, gpio, sensors);
         pipelines.put(c.name(), p);
         p.start();
         log.info("pipeline {} ({}) started", c.name(), c.kind());
@@ -51,7 +55,8 @@ public class PipelineManager implements AutoCloseable {
     }
   }
 
-  static Pipeline build(PipelineConfig c, ModelRegistry models, EventBus bus, GpioService gpio) {
+  static Pipeline build(
+      PipelineConfig c, ModelRegistry models, EventBus bus, GpioService gpio, SensorGates sensors) {
     List<String> opts = c.inputOptions() == null ? List.of() : c.inputOptions();
     switch (c.kind()) {
       case "camera" -> {
@@ -88,7 +93,7 @@ public class PipelineManager implements AutoCloseable {
             m.faceDetector(),
             new FaceTracker(c.name(), c.minHits(), c.leaveAfterSeconds(), 0.3f),
             bus,
-            c.gatePin() == null ? null : gpio.motionSensor(c.name() + "-pir", c.gatePin()),
+            gate(c, gpio, sensors),
             c.gateHoldSeconds(),
             c.ledPin() == null ? null : gpio.led(c.name() + "-led", c.ledPin()));
       }
@@ -128,6 +133,17 @@ public class PipelineManager implements AutoCloseable {
           throw new IllegalArgumentException(
               "mass.pipelines." + c.name() + ".kind: '" + c.kind() + "'; use camera or voice");
     }
+  }
+
+  static Gate gate(PipelineConfig c, GpioService gpio, SensorGates sensors) {
+    if (c.gatePin() != null && c.gateSensor() != null) {
+      throw new IllegalArgumentException(
+          "mass.pipelines." + c.name() + ": gate-pin and gate-sensor are exclusive; choose one");
+    }
+    if (c.gatePin() != null) {
+      return Gate.of(gpio.motionSensor(c.name() + "-pir", c.gatePin()));
+    }
+    return c.gateSensor() == null ? null : sensors.gate(c.gateSensor());
   }
 
   /** The wake word detector of a voice pipeline, or null when it has no wake words. */
