@@ -33,6 +33,8 @@ public final class CameraPipeline implements Pipeline {
   private final double gateHoldSeconds;
   private final StatusLed led;
   private final AtomicLong gated = new AtomicLong();
+  private final LatencyRecorder frameLatency = new LatencyRecorder();
+  private final LatencyRecorder eventLatency = new LatencyRecorder();
   private volatile long lastMotionNanos = Long.MIN_VALUE / 2;
 
   public CameraPipeline(
@@ -117,7 +119,12 @@ public final class CameraPipeline implements Pipeline {
         try {
           List<Face> faces = detector.detect(new RgbImage(f.width(), f.height(), f.rgb()));
           processed.incrementAndGet();
-          tracker.update(faces, f.streamSeconds()).forEach(bus::publish);
+          frameLatency.record(System.nanoTime() - f.capturedNanos());
+          List<PipelineEvent> events = tracker.update(faces, f.streamSeconds());
+          for (PipelineEvent e : events) {
+            bus.publish(e);
+            eventLatency.record(System.nanoTime() - f.capturedNanos());
+          }
           if (led != null) {
             led.show(tracker.facesInView() > 0 ? StatusLed.Pattern.ON : StatusLed.Pattern.OFF);
           }
@@ -136,6 +143,16 @@ public final class CameraPipeline implements Pipeline {
 
   public long processed() {
     return processed.get();
+  }
+
+  /** Frame capture → detections decoded and tracked. */
+  public LatencyRecorder frameLatency() {
+    return frameLatency;
+  }
+
+  /** Frame capture → its events published to subscribers (server-sent events, CoAP observers). */
+  public LatencyRecorder eventLatency() {
+    return eventLatency;
   }
 
   @Override
@@ -157,6 +174,10 @@ public final class CameraPipeline implements Pipeline {
     double secs = (System.nanoTime() - startedNanos) / 1e9;
     m.put("processed_fps", startedNanos == 0 || secs <= 0 ? 0 : processed.get() / secs);
     m.put("faces_in_view", tracker.facesInView());
+    m.put("frame_latency_ms_p50", frameLatency.percentileMs(50));
+    m.put("frame_latency_ms_p99", frameLatency.percentileMs(99));
+    m.put("event_latency_ms_p50", eventLatency.percentileMs(50));
+    m.put("event_latency_ms_p99", eventLatency.percentileMs(99));
     return m;
   }
 
