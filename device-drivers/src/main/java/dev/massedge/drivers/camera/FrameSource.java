@@ -16,6 +16,12 @@ public interface FrameSource extends AutoCloseable {
    */
   Frame next(Duration timeout) throws InterruptedException;
 
+  /**
+   * Hands a frame's pixels back for reuse once the consumer is done with them (optional: frames not
+   * released are garbage collected). The frame must not be used after.
+   */
+  default void release(Frame frame) {}
+
   Stats stats();
 
   String name();

@@ -69,6 +69,25 @@ public final class FrameSources {
   }
 
   /**
+   * A video file analysed as fast as the pipeline goes (no {@code -re}, nothing dropped: the
+   * decoder waits for the pipeline) — offline analysis, batch jobs and benchmarks.
+   */
+  public static ProcessFrameSource videoFileUnpaced(
+      String name, String file, List<String> inputOptions, int width, int height, double fps) {
+    return new ProcessFrameSource(
+        name,
+        position -> {
+          List<String> cmd = ffmpegCommand(file, inputOptions, width, height, fps, false, true, 0);
+          return cmd;
+        },
+        width,
+        height,
+        fps,
+        true,
+        true);
+  }
+
+  /**
    * The images in a folder (any format ffmpeg reads, in name order) played as a camera at {@code
    * fps}; the source ends after the last image.
    */

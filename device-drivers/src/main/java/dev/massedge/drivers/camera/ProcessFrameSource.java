@@ -29,7 +29,13 @@ public final class ProcessFrameSource implements FrameSource {
   private final int height;
   private final double fps;
   private final boolean endsWhenInputEnds;
+  private final boolean consumerPaced;
   private final Object lock = new Object();
+
+  /** Frame buffers handed back by the consumer or freed by a drop, reused for the next frames. */
+  private final java.util.concurrent.ArrayBlockingQueue<byte[]> pool =
+      new java.util.concurrent.ArrayBlockingQueue<>(4);
+
   private Frame latest;
   private boolean latestTaken = true;
   private long captured;
@@ -52,6 +58,22 @@ public final class ProcessFrameSource implements FrameSource {
       int height,
       double fps,
       boolean endsWhenInputEnds) {
+    this(name, command, width, height, fps, endsWhenInputEnds, false);
+  }
+
+  /**
+   * @param consumerPaced read the next frame only once the last one was taken: nothing is dropped
+   *     and the process waits (for files analysed as fast as the pipeline goes, not for live
+   *     cameras, whose frames must stay fresh)
+   */
+  public ProcessFrameSource(
+      String name,
+      DoubleFunction<List<String>> command,
+      int width,
+      int height,
+      double fps,
+      boolean endsWhenInputEnds,
+      boolean consumerPaced) {
     if (width <= 0 || height <= 0 || fps <= 0) {
       throw new IllegalArgumentException(
           "camera '"
@@ -69,6 +91,7 @@ public final class ProcessFrameSource implements FrameSource {
     this.height = height;
     this.fps = fps;
     this.endsWhenInputEnds = endsWhenInputEnds;
+    this.consumerPaced = consumerPaced;
   }
 
   @Override
@@ -108,8 +131,12 @@ public final class ProcessFrameSource implements FrameSource {
         Thread err = drain(p.getErrorStream(), errors);
         try (InputStream in = p.getInputStream()) {
           while (state != State.CLOSED) {
-            byte[] buf = in.readNBytes(frameBytes);
-            if (buf.length < frameBytes) {
+            byte[] buf = pool.poll();
+            if (buf == null) {
+              buf = new byte[frameBytes];
+            }
+            if (in.readNBytes(buf, 0, frameBytes) < frameBytes) {
+              pool.offer(buf);
               break; // end of stream (a partial frame is discarded)
             }
             if (state != State.RUNNING) {
@@ -201,11 +228,15 @@ public final class ProcessFrameSource implements FrameSource {
     return t;
   }
 
-  private void publish(Frame f) {
+  private void publish(Frame f) throws InterruptedException {
     synchronized (lock) {
+      while (consumerPaced && !latestTaken && state != State.CLOSED) {
+        lock.wait(100);
+      }
       captured++;
       if (!latestTaken) {
         dropped++;
+        pool.offer(latest.rgb());
       }
       latest = f;
       latestTaken = false;
@@ -229,7 +260,15 @@ public final class ProcessFrameSource implements FrameSource {
       }
       latestTaken = true;
       taken++;
+      lock.notifyAll();
       return latest;
+    }
+  }
+
+  @Override
+  public void release(Frame frame) {
+    if (frame != null && frame.rgb().length == width * height * 3) {
+      pool.offer(frame.rgb());
     }
   }
 

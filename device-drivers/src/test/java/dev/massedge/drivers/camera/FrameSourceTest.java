@@ -86,6 +86,31 @@ class FrameSourceTest {
   }
 
   @Test
+  void anUnpacedFileDropsNothingAndGoesAtTheConsumersPace(@TempDir Path tmp) throws Exception {
+    Path video =
+        Media.ffmpeg(
+            tmp.resolve("t.mp4"),
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=size=320x240:rate=25",
+            "-t",
+            "2",
+            "-pix_fmt",
+            "yuv420p");
+    try (ProcessFrameSource s =
+        FrameSources.videoFileUnpaced("offline", video.toString(), List.of(), 160, 120, 25)) {
+      s.start();
+      List<Frame> frames = drain(s, 20);
+      assertThat(frames).hasSizeBetween(49, 51);
+      assertThat(s.stats().dropped()).isZero();
+      for (int i = 1; i < frames.size(); i++) {
+        assertThat(frames.get(i).sequence()).isEqualTo(frames.get(i - 1).sequence() + 1);
+      }
+    }
+  }
+
+  @Test
   void aKilledCameraProcessRestartsAndResumesWhereItWas(@TempDir Path tmp) throws Exception {
     Path video =
         Media.ffmpeg(

@@ -105,6 +105,7 @@ public final class CameraPipeline implements Pipeline {
         }
         if (!open()) {
           gated.incrementAndGet();
+          source.release(f);
           if (wasOpen) {
             // the gate closed: nobody is watched any more, so the faces in view leave
             tracker.finish().forEach(bus::publish);
@@ -131,6 +132,8 @@ public final class CameraPipeline implements Pipeline {
         } catch (RuntimeException e) {
           errors.incrementAndGet();
           log.warn("pipeline {}: frame {} failed: {}", name, f.sequence(), e.getMessage());
+        } finally {
+          source.release(f);
         }
       }
       tracker.finish().forEach(bus::publish);
