@@ -229,6 +229,18 @@ class PipelinesTest implements TestPropertyProvider {
     // the word ends at 1.46 s in the recording
     assertThat(wakes.get(0).get("streamSeconds").asDouble()).isBetween(1.26, 1.76);
     assertThat(pipeline(client, "kiosk").get("wake_words").asInt()).isZero();
+    // the speech that held the wake word is the wake phrase, not a request
+    List<String> triggers = new ArrayList<>();
+    client
+        .get("/v1/events/recent")
+        .json()
+        .forEach(
+            e -> {
+              if (e.get("pipeline").asText().equals("jarvis") && e.has("trigger")) {
+                triggers.add(e.get("trigger").asText());
+              }
+            });
+    assertThat(triggers).containsExactly("wake_phrase");
   }
 
   @Test

@@ -1,5 +1,6 @@
 package dev.massedge.agent.pipeline;
 
+import com.fasterxml.jackson.annotation.JsonProperty;
 import dev.massedge.inference.face.Face;
 import io.micronaut.core.annotation.Introspected;
 
@@ -10,6 +11,8 @@ import io.micronaut.core.annotation.Introspected;
 public sealed interface PipelineEvent {
   String pipeline();
 
+  /** The event's name: also the SSE event name, and a {@code type} field in JSON. */
+  @JsonProperty("type")
   String type();
 
   double streamSeconds();
@@ -73,7 +76,8 @@ public sealed interface PipelineEvent {
 
   /**
    * A stretch of speech ended: its start and end in the stream, and what it answers ({@code
-   * wake_word}, {@code button}, or {@code vad} when nothing asked for it).
+   * wake_word}: the request after a wake word; {@code wake_phrase}: the wake word itself; {@code
+   * button}; or {@code vad} when nothing asked for it).
    */
   @Introspected
   record Utterance(

@@ -16,6 +16,10 @@ import org.slf4j.LoggerFactory;
 /** Microphone → streaming VAD → an utterance event when speech ends. */
 public final class VoicePipeline implements Pipeline {
   private static final Logger log = LoggerFactory.getLogger(VoicePipeline.class);
+
+  /** A segment ending this soon after a wake detection is the wake phrase itself. */
+  static final double WAKE_PHRASE_TAIL = 0.5;
+
   private final String name;
   private final AudioSource source;
   private final VoiceActivityDetector vad;
@@ -29,6 +33,7 @@ public final class VoicePipeline implements Pipeline {
   private final WakeWordDetector wake;
   private final AtomicLong wakes = new AtomicLong();
 
+  private volatile double wakeAt = Double.NEGATIVE_INFINITY;
   private volatile String armedBy =
       null; // "wake_word" or "button": what the next utterance answers
 
@@ -95,6 +100,7 @@ public final class VoicePipeline implements Pipeline {
           for (WakeWordDetector.Detection d : words.accept(f.samples(), 0, f.samples().length)) {
             wakes.incrementAndGet();
             armedBy = "wake_word";
+            wakeAt = d.seconds();
             bus.publish(
                 new PipelineEvent.WakeWord(
                     name, d.wakeWord(), d.score(), d.seconds(), System.currentTimeMillis()));
@@ -116,8 +122,13 @@ public final class VoicePipeline implements Pipeline {
 
   private void emit(SpeechSegment s) {
     utterances.incrementAndGet();
-    String trigger = armedBy == null ? "vad" : armedBy;
-    armedBy = null;
+    String trigger;
+    if ("wake_word".equals(armedBy) && s.endMs() / 1000 <= wakeAt + WAKE_PHRASE_TAIL) {
+      trigger = "wake_phrase"; // the wake word itself: the request is the next utterance
+    } else {
+      trigger = armedBy == null ? "vad" : armedBy;
+      armedBy = null;
+    }
     bus.publish(
         new PipelineEvent.Utterance(
             name, s.startMs() / 1000, s.endMs() / 1000, System.currentTimeMillis(), trigger));
