@@ -60,6 +60,16 @@ public sealed interface PipelineEvent {
     }
   }
 
+  /** Speech started or stopped (the VAD's view, before an utterance is complete). */
+  @Introspected
+  record Speaking(String pipeline, boolean speaking, double streamSeconds, long epochMillis)
+      implements PipelineEvent {
+    @Override
+    public String type() {
+      return "speaking";
+    }
+  }
+
   /** The push-to-talk button was pressed: the next utterance is captured without a wake word. */
   @Introspected
   record PushToTalk(String pipeline, long epochMillis) implements PipelineEvent {

@@ -33,6 +33,7 @@ public final class VoicePipeline implements Pipeline {
   private final WakeWordDetector wake;
   private final AtomicLong wakes = new AtomicLong();
 
+  private boolean speaking;
   private volatile double wakeAt = Double.NEGATIVE_INFINITY;
   private volatile String armedBy =
       null; // "wake_word" or "button": what the next utterance answers
@@ -108,6 +109,15 @@ public final class VoicePipeline implements Pipeline {
         }
         for (SpeechSegment s : stream.accept(f.samples(), 0, f.samples().length)) {
           emit(s);
+        }
+        if (stream.inSpeech() != speaking) {
+          speaking = stream.inSpeech();
+          bus.publish(
+              new PipelineEvent.Speaking(
+                  name,
+                  speaking,
+                  f.startSeconds() + (double) f.samples().length / source.sampleRate(),
+                  System.currentTimeMillis()));
         }
       }
       for (SpeechSegment s : stream.finish()) {

@@ -103,6 +103,11 @@ public final class VoiceActivityDetector {
       return done;
     }
 
+    /** Whether speech is going on now (a segment has started and not yet ended). */
+    public boolean inSpeech() {
+      return segmenter.triggered;
+    }
+
     /** Probability of speech in the newest full frame. */
     public float lastProbability() {
       return segmenter.lastProbability;
