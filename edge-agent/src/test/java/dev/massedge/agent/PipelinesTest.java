@@ -94,6 +94,9 @@ class PipelinesTest implements TestPropertyProvider {
       p.put("mass.pipelines.door.source", "ffmpeg");
       p.put("mass.pipelines.door.input", video.toString());
       p.put("mass.pipelines.door.fps", "10");
+      p.put("mass.pipelines.door.threads", "1");
+      p.put("mass.pipelines.door.snapshot-dir", dir.resolve("snapshots").toString());
+      p.put("mass.pipelines.kiosk.utterance-dir", dir.resolve("utterances").toString());
       p.put("mass.pipelines.kiosk.kind", "voice");
       p.put("mass.pipelines.kiosk.source", "wav");
       p.put("mass.pipelines.kiosk.input", TestAssets.media("vad_test_16k.wav").toString());
@@ -170,6 +173,16 @@ class PipelinesTest implements TestPropertyProvider {
     assertThat(entered).hasSize(1);
     assertThat(left).hasSize(1);
     assertThat(entered.get(0).get("streamSeconds").asDouble()).isCloseTo(0.0, within(0.5));
+    // the snapshot: the whole frame, with the face's box drawn
+    Path snapshot = Path.of(entered.get(0).get("snapshot").asText());
+    java.awt.image.BufferedImage jpg = javax.imageio.ImageIO.read(snapshot.toFile());
+    assertThat(jpg.getWidth()).isEqualTo(640);
+    JsonNode box = entered.get(0).get("face");
+    int edgeX = (int) box.get("x").asDouble();
+    int midY = (int) (box.get("y").asDouble() + box.get("height").asDouble() / 2);
+    int green = (jpg.getRGB(edgeX, midY) >> 8) & 0xff;
+    int red = (jpg.getRGB(edgeX, midY) >> 16) & 0xff;
+    assertThat(green).isGreaterThan(red + 80);
     assertThat(left.get(0).get("streamSeconds").asDouble()).isCloseTo(5.0, within(0.5));
     synchronized (sse) {
       assertThat(sse).contains("event: face_left");
@@ -195,13 +208,22 @@ class PipelinesTest implements TestPropertyProvider {
         .json()
         .forEach(
             e -> {
-              if (e.get("pipeline").asText().equals("kiosk")) {
+              if (e.get("pipeline").asText().equals("kiosk")
+                  && e.get("type").asText().equals("utterance")) {
                 utterances.add(e);
               }
             });
     assertThat(utterances).hasSize(2);
     assertThat(utterances.get(0).get("startSeconds").asDouble()).isCloseTo(1.01, within(0.1));
     assertThat(utterances.get(1).get("streamSeconds").asDouble()).isCloseTo(6.53, within(0.1));
+    // each utterance's audio, as a WAV of the segment's length
+    for (JsonNode u : utterances) {
+      Path wav = Path.of(u.get("audio").asText());
+      var pcm = dev.massedge.inference.audio.WavDecoder.decode(readAll(wav));
+      double expected =
+          (u.get("streamSeconds").asDouble() - u.get("startSeconds").asDouble()) * 1000;
+      assertThat(pcm.durationMs()).isCloseTo(expected, within(50.0));
+    }
   }
 
   @Test
@@ -254,6 +276,14 @@ class PipelinesTest implements TestPropertyProvider {
     JsonNode floaty = pipeline(client, "floaty");
     assertThat(floaty.get("error").asText()).contains("expected 16-bit PCM");
     assertThat(client.get("/v2/health/ready").status()).isEqualTo(200);
+  }
+
+  static byte[] readAll(Path p) {
+    try {
+      return Files.readAllBytes(p);
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
   }
 
   static JsonNode pipeline(AgentClient client, String name) {

@@ -6,6 +6,7 @@ import dev.massedge.drivers.gpio.StatusLed;
 import dev.massedge.inference.face.Face;
 import dev.massedge.inference.face.FaceDetector;
 import dev.massedge.inference.image.RgbImage;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -57,6 +58,32 @@ public final class CameraPipeline implements Pipeline {
     if (gate != null) {
       // the hold runs from the last change: the start of motion, and again from its end
       gate.onChange(motion -> lastMotionNanos = System.nanoTime());
+    }
+  }
+
+  private Path snapshotDir;
+
+  /** Writes a JPEG with boxes into {@code dir} for every face that enters. */
+  public CameraPipeline snapshots(Path dir) {
+    this.snapshotDir = dir;
+    return this;
+  }
+
+  private PipelineEvent withSnapshot(PipelineEvent.FaceEntered e, Frame f, List<Face> faces) {
+    try {
+      Path p =
+          Snapshots.write(
+              snapshotDir,
+              name + "-" + e.epochMillis() + "-track" + e.track(),
+              f.width(),
+              f.height(),
+              f.rgb(),
+              faces);
+      return new PipelineEvent.FaceEntered(
+          e.pipeline(), e.track(), e.streamSeconds(), e.epochMillis(), e.face(), p.toString());
+    } catch (java.io.IOException x) {
+      log.warn("pipeline {}: snapshot not written: {}", name, x.getMessage());
+      return e;
     }
   }
 
@@ -123,6 +150,9 @@ public final class CameraPipeline implements Pipeline {
           frameLatency.record(System.nanoTime() - f.capturedNanos());
           List<PipelineEvent> events = tracker.update(faces, f.streamSeconds());
           for (PipelineEvent e : events) {
+            if (snapshotDir != null && e instanceof PipelineEvent.FaceEntered fe) {
+              e = withSnapshot(fe, f, faces);
+            }
             bus.publish(e);
             eventLatency.record(System.nanoTime() - f.capturedNanos());
           }

@@ -66,7 +66,7 @@ public final class FaceTracker {
         tr.lastSeen = t;
         if (!tr.confirmed && tr.hits >= minHits) {
           tr.confirmed = true;
-          events.add(new PipelineEvent.FaceEntered(pipeline, tr.id, tr.firstSeen, now, best));
+          events.add(new PipelineEvent.FaceEntered(pipeline, tr.id, tr.firstSeen, now, best, null));
         }
       }
     }
@@ -75,7 +75,7 @@ public final class FaceTracker {
       tracks.add(tr);
       if (minHits == 1) {
         tr.confirmed = true;
-        events.add(new PipelineEvent.FaceEntered(pipeline, tr.id, t, now, f));
+        events.add(new PipelineEvent.FaceEntered(pipeline, tr.id, t, now, f, null));
       }
     }
     for (Iterator<Track> it = tracks.iterator(); it.hasNext(); ) {

@@ -33,4 +33,7 @@ public record PipelineConfig(
     @Nullable String gateSensor,
     @Bindable(defaultValue = "5") double gateHoldSeconds,
     @Nullable Integer ledPin,
-    @Nullable Integer buttonPin) {}
+    @Nullable Integer buttonPin,
+    @Nullable String snapshotDir,
+    @Nullable String utteranceDir,
+    @Bindable(defaultValue = "0") int threads) {}

@@ -19,9 +19,18 @@ public sealed interface PipelineEvent {
 
   long epochMillis();
 
-  /** A face came into view (confirmed by enough consecutive detections). */
+  /**
+   * A face came into view (confirmed by enough consecutive detections); {@code snapshot} is the
+   * JPEG written with the boxes drawn, when the pipeline has a snapshot directory, else null.
+   */
   @Introspected
-  record FaceEntered(String pipeline, long track, double streamSeconds, long epochMillis, Face face)
+  record FaceEntered(
+      String pipeline,
+      long track,
+      double streamSeconds,
+      long epochMillis,
+      Face face,
+      String snapshot)
       implements PipelineEvent {
     @Override
     public String type() {
@@ -87,11 +96,17 @@ public sealed interface PipelineEvent {
   /**
    * A stretch of speech ended: its start and end in the stream, and what it answers ({@code
    * wake_word}: the request after a wake word; {@code wake_phrase}: the wake word itself; {@code
-   * button}; or {@code vad} when nothing asked for it).
+   * button}; or {@code vad} when nothing asked for it). {@code audio} is the WAV file of the
+   * segment when the pipeline has an utterance directory, else null.
    */
   @Introspected
   record Utterance(
-      String pipeline, double startSeconds, double streamSeconds, long epochMillis, String trigger)
+      String pipeline,
+      double startSeconds,
+      double streamSeconds,
+      long epochMillis,
+      String trigger,
+      String audio)
       implements PipelineEvent {
     @Override
     public String type() {

@@ -32,6 +32,7 @@ public class PipelineManager implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(PipelineManager.class);
   private final Map<String, Pipeline> pipelines = new LinkedHashMap<>();
   private final Map<String, String> failed = new LinkedHashMap<>();
+  private final List<ModelSession> owned = new ArrayList<>();
 
   public PipelineManager(
       List<PipelineConfig> configs,
@@ -55,7 +56,7 @@ public class PipelineManager implements AutoCloseable {
     }
   }
 
-  static Pipeline build(
+  Pipeline build(
       PipelineConfig c, ModelRegistry models, EventBus bus, GpioService gpio, SensorGates sensors) {
     List<String> opts = c.inputOptions() == null ? List.of() : c.inputOptions();
     switch (c.kind()) {
@@ -87,15 +88,21 @@ public class PipelineManager implements AutoCloseable {
                           + c.source()
                           + "' is not a camera source; use ffmpeg, gstreamer or image-folder");
             };
-        return new CameraPipeline(
-            c.name(),
-            source,
-            m.faceDetector(),
-            new FaceTracker(c.name(), c.minHits(), c.leaveAfterSeconds(), 0.3f),
-            bus,
-            gate(c, gpio, sensors),
-            c.gateHoldSeconds(),
-            c.ledPin() == null ? null : gpio.led(c.name() + "-led", c.ledPin()));
+        var detector =
+            c.threads() > 0
+                ? new dev.massedge.inference.face.FaceDetector(ownSession(c, m), m.descriptor())
+                : m.faceDetector();
+        CameraPipeline camera =
+            new CameraPipeline(
+                c.name(),
+                source,
+                detector,
+                new FaceTracker(c.name(), c.minHits(), c.leaveAfterSeconds(), 0.3f),
+                bus,
+                gate(c, gpio, sensors),
+                c.gateHoldSeconds(),
+                c.ledPin() == null ? null : gpio.led(c.name() + "-led", c.ledPin()));
+        return c.snapshotDir() == null ? camera : camera.snapshots(Path.of(c.snapshotDir()));
       }
       case "voice" -> {
         LoadedModel m = models.require(c.model() == null ? "vad" : c.model(), null);
@@ -121,18 +128,35 @@ public class PipelineManager implements AutoCloseable {
                           + c.source()
                           + "' is not a microphone source; use wav, ffmpeg or java-sound");
             };
-        return new VoicePipeline(
-            c.name(),
-            source,
-            m.vad(),
-            wakeWords(c),
-            bus,
-            c.buttonPin() == null ? null : gpio.button(c.name() + "-button", c.buttonPin()));
+        var vadHead =
+            c.threads() > 0
+                ? new dev.massedge.inference.vad.VoiceActivityDetector(
+                    ownSession(c, m), m.descriptor())
+                : m.vad();
+        VoicePipeline voice =
+            new VoicePipeline(
+                c.name(),
+                source,
+                vadHead,
+                wakeWords(c),
+                bus,
+                c.buttonPin() == null ? null : gpio.button(c.name() + "-button", c.buttonPin()));
+        return c.utteranceDir() == null ? voice : voice.utterances(Path.of(c.utteranceDir()));
       }
       default ->
           throw new IllegalArgumentException(
               "mass.pipelines." + c.name() + ".kind: '" + c.kind() + "'; use camera or voice");
     }
+  }
+
+  /** A session of the pipeline's model of its own, with the pipeline's thread budget. */
+  ModelSession ownSession(PipelineConfig c, LoadedModel m) {
+    ModelSession s =
+        new dev.massedge.inference.Engines()
+            .get(m.descriptor().engine())
+            .open(m.dir().resolve(m.descriptor().file()), EngineOptions.cpu(c.threads()));
+    owned.add(s);
+    return s;
   }
 
   static Gate gate(PipelineConfig c, GpioService gpio, SensorGates sensors) {
@@ -196,5 +220,6 @@ public class PipelineManager implements AutoCloseable {
   @Override
   public void close() {
     pipelines.values().forEach(Pipeline::close);
+    owned.forEach(ModelSession::close);
   }
 }

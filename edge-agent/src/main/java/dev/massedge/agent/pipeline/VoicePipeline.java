@@ -7,6 +7,7 @@ import dev.massedge.inference.vad.SpeechSegment;
 import dev.massedge.inference.vad.VoiceActivityDetector;
 import dev.massedge.inference.wakeword.WakeWordDetector;
 import java.io.IOException;
+import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicLong;
@@ -97,6 +98,9 @@ public final class VoicePipeline implements Pipeline {
       AudioFrame f;
       while (running && (f = source.read()) != null) {
         frames.incrementAndGet();
+        if (utteranceDir != null) {
+          remember(f.samples());
+        }
         if (words != null) {
           for (WakeWordDetector.Detection d : words.accept(f.samples(), 0, f.samples().length)) {
             wakes.incrementAndGet();
@@ -132,6 +136,7 @@ public final class VoicePipeline implements Pipeline {
 
   private void emit(SpeechSegment s) {
     utterances.incrementAndGet();
+    String audio = utteranceDir == null ? null : writeAudio(s);
     String trigger;
     if ("wake_word".equals(armedBy) && s.endMs() / 1000 <= wakeAt + WAKE_PHRASE_TAIL) {
       trigger = "wake_phrase"; // the wake word itself: the request is the next utterance
@@ -141,7 +146,72 @@ public final class VoicePipeline implements Pipeline {
     }
     bus.publish(
         new PipelineEvent.Utterance(
-            name, s.startMs() / 1000, s.endMs() / 1000, System.currentTimeMillis(), trigger));
+            name,
+            s.startMs() / 1000,
+            s.endMs() / 1000,
+            System.currentTimeMillis(),
+            trigger,
+            audio));
+  }
+
+  private Path utteranceDir;
+
+  /** The last 30 s of audio, for writing utterances out. */
+  private final float[] history = new float[30 * 16000];
+
+  private long historyEnd; // samples written so far
+
+  /** Writes every utterance as a 16-bit PCM WAV file into {@code dir}. */
+  public VoicePipeline utterances(Path dir) {
+    this.utteranceDir = dir;
+    return this;
+  }
+
+  private void remember(float[] samples) {
+    for (float x : samples) {
+      history[(int) (historyEnd++ % history.length)] = x;
+    }
+  }
+
+  private String writeAudio(SpeechSegment s) {
+    int rate = source.sampleRate();
+    long from = Math.max((long) (s.startMs() * rate / 1000), historyEnd - history.length);
+    long to = Math.min((long) (s.endMs() * rate / 1000), historyEnd);
+    if (to <= from) {
+      return null;
+    }
+    java.nio.ByteBuffer b =
+        java.nio.ByteBuffer.allocate(44 + (int) (to - from) * 2)
+            .order(java.nio.ByteOrder.LITTLE_ENDIAN);
+    int data = (int) (to - from) * 2;
+    b.put("RIFF".getBytes())
+        .putInt(36 + data)
+        .put("WAVE".getBytes())
+        .put("fmt ".getBytes())
+        .putInt(16)
+        .putShort((short) 1)
+        .putShort((short) 1)
+        .putInt(rate)
+        .putInt(rate * 2)
+        .putShort((short) 2)
+        .putShort((short) 16)
+        .put("data".getBytes())
+        .putInt(data);
+    for (long i = from; i < to; i++) {
+      float x = Math.max(-1f, Math.min(1f, history[(int) (i % history.length)]));
+      b.putShort((short) Math.round(x * 32767));
+    }
+    try {
+      java.nio.file.Files.createDirectories(utteranceDir);
+      Path out =
+          utteranceDir.resolve(
+              name + "-" + System.currentTimeMillis() + "-" + Math.round(s.startMs()) + "ms.wav");
+      java.nio.file.Files.write(out, b.array());
+      return out.toString();
+    } catch (java.io.IOException e) {
+      log.warn("pipeline {}: utterance audio not written: {}", name, e.getMessage());
+      return null;
+    }
   }
 
   @Override
