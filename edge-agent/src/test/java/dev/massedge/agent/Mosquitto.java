@@ -12,9 +12,17 @@ final class Mosquitto implements AutoCloseable {
   private final Process process;
 
   Mosquitto() throws IOException, InterruptedException {
+    this(freePort());
+  }
+
+  static int freePort() throws IOException {
     try (ServerSocket s = new ServerSocket(0)) {
-      port = s.getLocalPort();
+      return s.getLocalPort();
     }
+  }
+
+  Mosquitto(int port) throws IOException, InterruptedException {
+    this.port = port;
     Path conf = Files.createTempFile("mosquitto", ".conf");
     Files.writeString(
         conf, "listener " + port + " 127.0.0.1\nallow_anonymous true\npersistence false\n");
@@ -43,6 +51,11 @@ final class Mosquitto implements AutoCloseable {
 
   @Override
   public void close() {
-    process.destroy();
+    process.destroy(); // SIGTERM: mosquitto saves its persistence file
+    try {
+      process.waitFor(10, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
   }
 }

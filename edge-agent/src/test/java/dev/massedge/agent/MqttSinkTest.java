@@ -3,6 +3,7 @@ package dev.massedge.agent;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import dev.massedge.inference.TestAssets;
 import io.micronaut.context.ApplicationContext;
 import io.micronaut.runtime.server.EmbeddedServer;
@@ -27,32 +28,36 @@ import org.junit.jupiter.api.Test;
 class MqttSinkTest {
   static Map<String, String> subscribe(MqttClient c, String filter) throws MqttException {
     Map<String, String> seen = new ConcurrentHashMap<>();
-    c.setCallback(
-        new MqttCallback() {
-          @Override
-          public void disconnected(MqttDisconnectResponse r) {}
-
-          @Override
-          public void mqttErrorOccurred(MqttException e) {}
-
-          @Override
-          public void messageArrived(String topic, MqttMessage m) {
-            String body = new String(m.getPayload(), StandardCharsets.UTF_8);
-            seen.merge(topic, body, (a, b) -> a + "\n" + b);
-          }
-
-          @Override
-          public void deliveryComplete(IMqttToken t) {}
-
-          @Override
-          public void connectComplete(boolean r, String uri) {}
-
-          @Override
-          public void authPacketArrived(int code, MqttProperties p) {}
-        });
+    c.setCallback(collector(seen));
     c.connect(new MqttConnectionOptions());
     c.subscribe(filter, 1);
     return seen;
+  }
+
+  /** Collects every message by topic (bodies of one topic joined by newlines). */
+  static MqttCallback collector(Map<String, String> seen) {
+    return new MqttCallback() {
+      @Override
+      public void disconnected(MqttDisconnectResponse r) {}
+
+      @Override
+      public void mqttErrorOccurred(MqttException e) {}
+
+      @Override
+      public void messageArrived(String topic, MqttMessage m) {
+        String body = new String(m.getPayload(), StandardCharsets.UTF_8);
+        seen.merge(topic, body, (a, b) -> a + "\n" + b);
+      }
+
+      @Override
+      public void deliveryComplete(IMqttToken t) {}
+
+      @Override
+      public void connectComplete(boolean r, String uri) {}
+
+      @Override
+      public void authPacketArrived(int code, MqttProperties p) {}
+    };
   }
 
   @Test
@@ -120,6 +125,45 @@ class MqttSinkTest {
           .until(() -> seen.get("mass/v1/cam7/status").endsWith("offline"));
       watcher.disconnect();
     }
+  }
+
+  @Test
+  void eventsMadeWhileTheBrokerIsDownAreKeptAndSentWhenItComesUp() throws Exception {
+    int port = Mosquitto.freePort();
+    Map<String, Object> p = new HashMap<>();
+    p.put("mass.mqtt.url", "tcp://127.0.0.1:" + port);
+    p.put("mass.agent.device-id", "kiosk3");
+    p.put("mass.pipelines.kiosk.kind", "voice");
+    p.put("mass.pipelines.kiosk.source", "wav");
+    p.put("mass.pipelines.kiosk.input", TestAssets.media("vad_test_16k.wav").toString());
+    try (ApplicationContext ctx =
+        ApplicationContext.run(EmbeddedServer.class, p, "test").getApplicationContext()) {
+      AgentClient client = new AgentClient(ctx.getBean(EmbeddedServer.class).getURI());
+      await()
+          .atMost(Duration.ofSeconds(15))
+          .until(
+              () -> PipelinesTest.pipeline(client, "kiosk").get("state").asText().equals("ended"));
+      JsonNode offline = mqtt(client);
+      assertThat(offline.get("connected").asBoolean()).isFalse();
+      // 2 utterances and 4 speaking changes, each an event and (speaking) a state update
+      assertThat(offline.get("buffered").asInt()).isGreaterThanOrEqualTo(6);
+      try (Mosquitto broker = new Mosquitto(port)) {
+        await()
+            .atMost(Duration.ofSeconds(30))
+            .until(
+                () ->
+                    mqtt(client).get("connected").asBoolean()
+                        && mqtt(client).get("buffered").asInt() == 0);
+        JsonNode online = mqtt(client);
+        assertThat(online.get("dropped").asInt()).isZero();
+        assertThat(online.get("published").asInt())
+            .isGreaterThanOrEqualTo(offline.get("buffered").asInt());
+      }
+    }
+  }
+
+  static JsonNode mqtt(AgentClient client) {
+    return client.get("/health").json().get("details").get("mqtt").get("details");
   }
 
   @Test

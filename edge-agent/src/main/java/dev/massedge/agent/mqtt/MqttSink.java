@@ -14,7 +14,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
-import org.eclipse.paho.mqttv5.client.DisconnectedBufferOptions;
 import org.eclipse.paho.mqttv5.client.IMqttToken;
 import org.eclipse.paho.mqttv5.client.MqttActionListener;
 import org.eclipse.paho.mqttv5.client.MqttAsyncClient;
@@ -50,6 +49,7 @@ public class MqttSink implements AutoCloseable {
   private final AtomicLong published = new AtomicLong();
   private final AtomicLong dropped = new AtomicLong();
   private volatile String lastError = "not connected yet";
+  private final int bufferSize;
 
   public MqttSink(
       @Value("${mass.mqtt.url}") String url,
@@ -64,11 +64,7 @@ public class MqttSink implements AutoCloseable {
     this.json = json;
     this.pipelines = pipelines;
     client = new MqttAsyncClient(url, "mass-agent-" + device, new MemoryPersistence());
-    DisconnectedBufferOptions offline = new DisconnectedBufferOptions();
-    offline.setBufferEnabled(true);
-    offline.setBufferSize(buffer);
-    offline.setDeleteOldestMessages(true);
-    client.setBufferOpts(offline);
+    this.bufferSize = buffer;
     client.setCallback(
         new MqttCallback() {
           @Override
@@ -93,6 +89,7 @@ public class MqttSink implements AutoCloseable {
             lastError = "";
             log.info("MQTT connected to {}{}", serverUri, reconnect ? " (again)" : "");
             announce();
+            flush();
           }
 
           @Override
@@ -165,7 +162,9 @@ public class MqttSink implements AutoCloseable {
     m.put("error", lastError);
     m.put("published", published.get());
     m.put("dropped", dropped.get());
-    m.put("buffered", client.getBufferedMessageCount());
+    synchronized (pending) {
+      m.put("buffered", pending.size());
+    }
     return m;
   }
 
@@ -274,13 +273,45 @@ public class MqttSink implements AutoCloseable {
     }
   }
 
+  private record Pending(String topic, byte[] payload, int qos, boolean retained) {}
+
+  /** Messages made while the broker was unreachable, oldest first; sent on (re)connection. */
+  private final java.util.ArrayDeque<Pending> pending = new java.util.ArrayDeque<>();
+
   private void send(String topic, byte[] payload, int qos, boolean retained) {
+    if (!client.isConnected()) {
+      hold(new Pending(topic, payload, qos, retained));
+      return;
+    }
     try {
       client.publish(topic, payload, qos, retained);
       published.incrementAndGet();
     } catch (MqttException e) {
-      dropped.incrementAndGet();
       lastError = e.getMessage();
+      hold(new Pending(topic, payload, qos, retained));
+    }
+  }
+
+  private void hold(Pending p) {
+    synchronized (pending) {
+      if (pending.size() >= bufferSize) {
+        pending.removeFirst();
+        dropped.incrementAndGet();
+      }
+      pending.addLast(p);
+    }
+  }
+
+  private void flush() {
+    while (client.isConnected()) {
+      Pending p;
+      synchronized (pending) {
+        p = pending.pollFirst();
+      }
+      if (p == null) {
+        return;
+      }
+      send(p.topic(), p.payload(), p.qos(), p.retained());
     }
   }
 
