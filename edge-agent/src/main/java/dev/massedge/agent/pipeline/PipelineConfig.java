@@ -29,6 +29,7 @@ public record PipelineConfig(
     @Nullable String wakeWordDir,
     @Nullable List<String> wakeWords,
     @Bindable(defaultValue = "0.3") float wakeThreshold,
+    @Bindable(defaultValue = "embedding_model.onnx") String wakeWordEmbedding,
     @Nullable Integer gatePin,
     @Nullable String gateSensor,
     @Bindable(defaultValue = "5") double gateHoldSeconds,

@@ -192,10 +192,28 @@ public class PipelineManager implements AutoCloseable {
     }
     return new WakeWordDetector(
         engine.open(dir.resolve("melspectrogram.onnx"), EngineOptions.cpu(1)),
-        engine.open(dir.resolve("embedding_model.onnx"), EngineOptions.cpu(1)),
+        engine.open(embedding(c, dir), EngineOptions.cpu(1)),
         heads,
         c.wakeThreshold(),
         2.0);
+  }
+
+  static Path embedding(PipelineConfig c, Path dir) {
+    Path f = dir.resolve(c.wakeWordEmbedding());
+    if (!java.nio.file.Files.isRegularFile(f)) {
+      throw new IllegalArgumentException(
+          "mass.pipelines."
+              + c.name()
+              + ".wake-word-embedding: "
+              + f
+              + " does not exist"
+              + (c.wakeWordEmbedding().contains("int8")
+                  ? " (make it with: ./mass model quantize-wakeword "
+                      + dir
+                      + " --heads ... --calibration WAVS)"
+                  : ""));
+    }
+    return f;
   }
 
   private static String require(PipelineConfig c, String value, String key) {

@@ -123,6 +123,37 @@ public final class PipelineBench {
         System.out.printf("| VAD (Silero) | %.0fx |%n", rtf[0]);
         System.out.printf("| wake word (melspectrogram + embedding + 1 head) | %.0fx |%n", rtf[1]);
         System.out.printf("| VAD + wake word | %.0fx |%n", rtf[2]);
+        // the same with the embedding model in int8 (made and checked by WakeWordQuantizer)
+        Path int8Dir = Files.createTempDirectory("mass-oww");
+        for (String f :
+            List.of("melspectrogram.onnx", "embedding_model.onnx", "hey_jarvis_v0.1.onnx")) {
+          Files.copy(oww.resolve(f), int8Dir.resolve(f));
+        }
+        List<Path> wavs = new ArrayList<>();
+        for (String f :
+            List.of(
+                "hey_jarvis_16k.wav",
+                "hey_jarvis_pinknoise_16k.wav",
+                "alexa_16k.wav",
+                "sent_16k.wav",
+                "librivox_0870_16k.wav")) {
+          wavs.add(media.resolve(f));
+        }
+        dev.massedge.inference.wakeword.WakeWordQuantizer.quantize(
+            int8Dir, List.of("hey_jarvis_v0.1"), wavs);
+        try (WakeWordDetector wake8 =
+            new WakeWordDetector(
+                engine.open(int8Dir.resolve("melspectrogram.onnx"), EngineOptions.cpu(1)),
+                engine.open(int8Dir.resolve("embedding_model.int8.onnx"), EngineOptions.cpu(1)),
+                Map.of(
+                    "hey_jarvis",
+                    engine.open(int8Dir.resolve("hey_jarvis_v0.1.onnx"), EngineOptions.cpu(1))),
+                WakeWordDetector.DEFAULT_THRESHOLD,
+                2.0)) {
+          double[] rtf8 = voice(vad, wake8, speech, seconds);
+          System.out.printf("| wake word, int8 embedding model | %.0fx |%n", rtf8[1]);
+          System.out.printf("| VAD + wake word, int8 embedding model | %.0fx |%n", rtf8[2]);
+        }
       }
     }
   }

@@ -1,5 +1,6 @@
 package dev.massedge.inference.wakeword;
 
+import dev.massedge.inference.DataType;
 import dev.massedge.inference.InferenceException;
 import dev.massedge.inference.ModelSession;
 import dev.massedge.inference.Tensor;
@@ -19,8 +20,8 @@ public final class WakeWordDetector implements AutoCloseable {
   public static final int STEP = 1280;
   static final int MEL_CONTEXT = 480; // extra samples the melspectrogram needs before each step
   static final int MEL_FRAMES_PER_STEP = 8;
-  static final int MEL_WINDOW = 76;
-  static final int MEL_BINS = 32;
+  public static final int MEL_WINDOW = 76;
+  public static final int MEL_BINS = 32;
   static final int EMBEDDINGS = 16;
   static final int EMBEDDING_SIZE = 96;
 
@@ -37,6 +38,8 @@ public final class WakeWordDetector implements AutoCloseable {
   private final ModelSession mel;
   private final ModelSession embedding;
   private final Map<String, ModelSession> heads;
+  private final String melName;
+  private final String embeddingName;
   private final float threshold;
   private final double refractorySeconds;
 
@@ -58,6 +61,8 @@ public final class WakeWordDetector implements AutoCloseable {
     this.mel = mel;
     this.embedding = embedding;
     this.heads = new LinkedHashMap<>(heads);
+    this.melName = mel.inputs().get(0).name();
+    this.embeddingName = embedding.inputs().get(0).name();
     this.threshold = threshold;
     this.refractorySeconds = refractorySeconds;
   }
@@ -76,6 +81,10 @@ public final class WakeWordDetector implements AutoCloseable {
     private final Map<String, Double> lastDetection = new LinkedHashMap<>();
     private final Map<String, Float> lastScores = new LinkedHashMap<>();
     private final float[] pending = new float[STEP];
+    // direct buffers handed to the engine without a copy, reused every step
+    private final java.nio.ByteBuffer melIn = direct(STEP + MEL_CONTEXT);
+    private final java.nio.ByteBuffer embeddingIn = direct(MEL_WINDOW * MEL_BINS);
+    private final java.nio.ByteBuffer headIn = direct(EMBEDDINGS * EMBEDDING_SIZE);
     private int filled;
     private long steps;
 
@@ -118,12 +127,13 @@ public final class WakeWordDetector implements AutoCloseable {
       for (int i = 0; i < STEP; i++) {
         audio[MEL_CONTEXT + i] = chunk[i] * 32767f;
       }
+      melIn.clear().asFloatBuffer().put(audio);
       Tensor m =
           only(
               mel.run(
                   Map.of(
-                      mel.inputs().get(0).name(),
-                      Tensor.ofFloats(new long[] {1, audio.length}, audio))));
+                      melName,
+                      Tensor.of(DataType.FP32, new long[] {1, audio.length}, melIn.clear()))));
       float[] frames = m.toFloatArray();
       int t = frames.length / MEL_BINS;
       if (t < MEL_FRAMES_PER_STEP) {
@@ -146,12 +156,16 @@ public final class WakeWordDetector implements AutoCloseable {
       for (int i = 0; i < MEL_FRAMES_PER_STEP * MEL_BINS; i++) {
         mels[to + i] = frames[from + i] / 10f + 2f;
       }
+      embeddingIn.clear().asFloatBuffer().put(mels);
       Tensor e =
           only(
               embedding.run(
                   Map.of(
-                      embedding.inputs().get(0).name(),
-                      Tensor.ofFloats(new long[] {1, MEL_WINDOW, MEL_BINS, 1}, mels))));
+                      embeddingName,
+                      Tensor.of(
+                          DataType.FP32,
+                          new long[] {1, MEL_WINDOW, MEL_BINS, 1},
+                          embeddingIn.clear()))));
       System.arraycopy(
           embeddings, EMBEDDING_SIZE, embeddings, 0, (EMBEDDINGS - 1) * EMBEDDING_SIZE);
       System.arraycopy(
@@ -159,7 +173,9 @@ public final class WakeWordDetector implements AutoCloseable {
       steps++;
       double now = steps * (double) STEP / SAMPLE_RATE;
       List<Detection> out = new ArrayList<>();
-      Tensor features = Tensor.ofFloats(new long[] {1, EMBEDDINGS, EMBEDDING_SIZE}, embeddings);
+      headIn.clear().asFloatBuffer().put(embeddings);
+      Tensor features =
+          Tensor.of(DataType.FP32, new long[] {1, EMBEDDINGS, EMBEDDING_SIZE}, headIn.clear());
       for (var h : heads.entrySet()) {
         float score =
             only(h.getValue().run(Map.of(h.getValue().inputs().get(0).name(), features)))
@@ -184,6 +200,10 @@ public final class WakeWordDetector implements AutoCloseable {
     mel.close();
     embedding.close();
     heads.values().forEach(ModelSession::close);
+  }
+
+  private static java.nio.ByteBuffer direct(int floats) {
+    return java.nio.ByteBuffer.allocateDirect(floats * 4).order(java.nio.ByteOrder.nativeOrder());
   }
 
   private static Tensor only(Map<String, Tensor> out) {

@@ -79,6 +79,36 @@ class WakeWordDetectorTest {
         .isBetween(-0.2, 0.3);
   }
 
+  @org.junit.jupiter.api.Test
+  void anInt8EmbeddingModelFiresOnTheSameRecordingsAtTheSameTime(
+      @org.junit.jupiter.api.io.TempDir Path tmp) throws Exception {
+    Path src = TestAssets.models().resolve("demo-only/openwakeword");
+    for (String f :
+        List.of("melspectrogram.onnx", "embedding_model.onnx", "hey_jarvis_v0.1.onnx")) {
+      java.nio.file.Files.copy(src.resolve(f), tmp.resolve(f));
+    }
+    List<Path> wavs = new ArrayList<>();
+    for (String f :
+        List.of(
+            "hey_jarvis_16k.wav",
+            "hey_jarvis_pinknoise_16k.wav",
+            "alexa_16k.wav",
+            "stop_16k.wav",
+            "weather_16k.wav",
+            "sent_16k.wav",
+            "librivox_0870_16k.wav",
+            "pinknoise3s.wav")) {
+      wavs.add(TestAssets.media(f));
+    }
+    WakeWordQuantizer.Result r = WakeWordQuantizer.quantize(tmp, List.of("hey_jarvis_v0.1"), wavs);
+    assertThat(r.file()).exists();
+    assertThat(r.report().quantizedNodes()).containsEntry("Conv", 19);
+    // exactly the two hey jarvis recordings, nothing else
+    assertThat(r.detections()).hasSize(2).allMatch(d -> d.startsWith("hey_jarvis"));
+    assertThat(java.nio.file.Files.size(r.file()))
+        .isLessThan(java.nio.file.Files.size(src.resolve("embedding_model.onnx")) / 2);
+  }
+
   @ParameterizedTest
   @ValueSource(
       strings = {

@@ -27,6 +27,8 @@ public final class ModelTool {
                  [--percentile 99.99] [--per-tensor] [--keep-float REGEX]
                  [--min-cosine 0.98] [--min-iou 0.8] [--max-score-delta 0.1] [--max-boundary-ms 100]
         fp16 MODEL_DIR --out DIR [--eval PATH] [--min-cosine 0.98] ...
+        quantize-wakeword DIR --heads NAME[,NAME...] --calibration WAV_PATH
+                                              int8 embedding model for openWakeWord-format heads
       PATH is a file or a directory of images (face-detection) or WAV files (vad).
       """;
 
@@ -95,6 +97,21 @@ public final class ModelTool {
                   q,
                   bounds(flags));
           print(out, o);
+          return 0;
+        }
+        case "quantize-wakeword" -> {
+          if (positional.size() != 1
+              || !flags.containsKey("heads")
+              || !flags.containsKey("calibration")) {
+            return usage(err);
+          }
+          var r =
+              dev.massedge.inference.wakeword.WakeWordQuantizer.quantize(
+                  Path.of(positional.get(0)),
+                  List.of(flags.get("heads").split(",")),
+                  CalibrationData.files(Path.of(flags.get("calibration")), ".wav"));
+          out.println("wrote " + r.file() + " (" + r.report().quantizedNodes() + ")");
+          out.println("detections, same as with the float model: " + r.detections());
           return 0;
         }
         case "fp16" -> {
