@@ -97,6 +97,11 @@ class PipelinesTest implements TestPropertyProvider {
       p.put("mass.pipelines.door.threads", "1");
       p.put("mass.pipelines.door.snapshot-dir", dir.resolve("snapshots").toString());
       p.put("mass.pipelines.kiosk.utterance-dir", dir.resolve("utterances").toString());
+      p.put("mass.pipelines.door-small.kind", "camera");
+      p.put("mass.pipelines.door-small.input", video.toString());
+      p.put("mass.pipelines.door-small.fps", "10");
+      p.put("mass.pipelines.door-small.detect-width", "320");
+      p.put("mass.pipelines.door-small.detect-height", "240");
       p.put("mass.pipelines.kiosk.kind", "voice");
       p.put("mass.pipelines.kiosk.source", "wav");
       p.put("mass.pipelines.kiosk.input", TestAssets.media("vad_test_16k.wav").toString());
@@ -194,6 +199,39 @@ class PipelinesTest implements TestPropertyProvider {
     assertThat(captured).isBetween(95L, 102L); // 10 s at 10 fps
     assertThat(processed + door.get("frames_dropped").asLong()).isEqualTo(captured);
     assertThat(door.get("source_restarts").asInt()).isZero();
+  }
+
+  @Test
+  void aSmallerDetectResolutionStillGivesBoxesInTheCamerasPixels() {
+    AgentClient client = new AgentClient(server.getURI());
+    await()
+        .atMost(Duration.ofSeconds(40))
+        .until(() -> pipeline(client, "door-small").get("state").asText().equals("ended"));
+    JsonNode full = null;
+    JsonNode small = null;
+    for (JsonNode e : client.get("/v1/events/recent").json()) {
+      if (e.get("type").asText().equals("face_entered")) {
+        if (e.get("pipeline").asText().equals("door")) {
+          full = e.get("face");
+        } else if (e.get("pipeline").asText().equals("door-small")) {
+          small = e.get("face");
+        }
+      }
+    }
+    assertThat(full).isNotNull();
+    assertThat(small).isNotNull();
+    assertThat(box(small).iou(box(full))).isGreaterThanOrEqualTo(0.8f);
+    assertThat(small.get("x").asDouble()).isGreaterThan(160); // not in 320x240 coordinates
+  }
+
+  static dev.massedge.inference.face.Face box(JsonNode f) {
+    return new dev.massedge.inference.face.Face(
+        (float) f.get("x").asDouble(),
+        (float) f.get("y").asDouble(),
+        (float) f.get("width").asDouble(),
+        (float) f.get("height").asDouble(),
+        (float) f.get("score").asDouble(),
+        List.of());
   }
 
   @Test

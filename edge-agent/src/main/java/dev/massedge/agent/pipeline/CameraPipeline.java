@@ -62,6 +62,18 @@ public final class CameraPipeline implements Pipeline {
   }
 
   private Path snapshotDir;
+  private int pictureWidth;
+  private int pictureHeight;
+
+  /**
+   * The camera's own size when frames are analysed smaller (detect resolution): boxes in events are
+   * given in the camera's pixels. Snapshots stay at the analysed size.
+   */
+  public CameraPipeline pictureSize(int width, int height) {
+    this.pictureWidth = width;
+    this.pictureHeight = height;
+    return this;
+  }
 
   /** Writes a JPEG with boxes into {@code dir} for every face that enters. */
   public CameraPipeline snapshots(Path dir) {
@@ -148,7 +160,13 @@ public final class CameraPipeline implements Pipeline {
           List<Face> faces = detector.detect(new RgbImage(f.width(), f.height(), f.rgb()));
           processed.incrementAndGet();
           frameLatency.record(System.nanoTime() - f.capturedNanos());
-          List<PipelineEvent> events = tracker.update(faces, f.streamSeconds());
+          List<Face> inPicture = faces;
+          if (pictureWidth > 0 && (f.width() != pictureWidth || f.height() != pictureHeight)) {
+            float sx = (float) pictureWidth / f.width();
+            float sy = (float) pictureHeight / f.height();
+            inPicture = faces.stream().map(x -> x.scaled(sx, sy)).toList();
+          }
+          List<PipelineEvent> events = tracker.update(inPicture, f.streamSeconds());
           for (PipelineEvent e : events) {
             if (snapshotDir != null && e instanceof PipelineEvent.FaceEntered fe) {
               e = withSnapshot(fe, f, faces);

@@ -7,10 +7,14 @@ import io.micronaut.core.bind.annotation.Bindable;
 import java.util.List;
 
 /**
- * One pipeline, {@code mass.pipelines.<name>.*}. Camera pipelines: {@code kind: camera}, a source
- * ({@code ffmpeg}, {@code gstreamer}, {@code image-folder}) with {@code input}, size and fps, a
- * face model and tracker settings. Voice pipelines: {@code kind: voice}, a source ({@code wav},
- * {@code ffmpeg}, {@code java-sound}) and a VAD model.
+ * One pipeline, {@code mass.pipelines.<name>.*}. A camera's {@code width}×{@code height} is the
+ * picture the world sees (boxes are in its pixels); {@code detect-width}×{@code detect-height}
+ * (default: the same) is the size the camera process delivers for analysis, as Frigate separates
+ * detect from record resolution: smaller frames cost less to move and to letterbox. Camera
+ * pipelines: {@code kind: camera}, a source ({@code ffmpeg}, {@code gstreamer}, {@code
+ * image-folder}) with {@code input}, size and fps, a face model and tracker settings. Voice
+ * pipelines: {@code kind: voice}, a source ({@code wav}, {@code ffmpeg}, {@code java-sound}) and a
+ * VAD model.
  */
 @EachProperty("mass.pipelines")
 public record PipelineConfig(
@@ -22,6 +26,8 @@ public record PipelineConfig(
     @Bindable(defaultValue = "640") int width,
     @Bindable(defaultValue = "480") int height,
     @Bindable(defaultValue = "10") double fps,
+    @Nullable Integer detectWidth,
+    @Nullable Integer detectHeight,
     @Nullable String model,
     @Bindable(defaultValue = "3") int minHits,
     @Bindable(defaultValue = "1.0") double leaveAfterSeconds,

@@ -71,15 +71,16 @@ public class PipelineManager implements AutoCloseable {
                   + "' is not a face-detection model");
         }
         String input = require(c, c.input(), "input");
+        int detectW = c.detectWidth() == null ? c.width() : c.detectWidth();
+        int detectH = c.detectHeight() == null ? c.height() : c.detectHeight();
         FrameSource source =
             switch (c.source()) {
               case "ffmpeg" ->
-                  FrameSources.ffmpeg(c.name(), input, opts, c.width(), c.height(), c.fps());
+                  FrameSources.ffmpeg(c.name(), input, opts, detectW, detectH, c.fps());
               case "gstreamer" ->
-                  FrameSources.gstreamer(c.name(), input, c.width(), c.height(), c.fps());
+                  FrameSources.gstreamer(c.name(), input, detectW, detectH, c.fps());
               case "image-folder" ->
-                  FrameSources.imageFolder(
-                      c.name(), Path.of(input), c.width(), c.height(), c.fps());
+                  FrameSources.imageFolder(c.name(), Path.of(input), detectW, detectH, c.fps());
               default ->
                   throw new IllegalArgumentException(
                       "mass.pipelines."
@@ -102,6 +103,7 @@ public class PipelineManager implements AutoCloseable {
                 gate(c, gpio, sensors),
                 c.gateHoldSeconds(),
                 c.ledPin() == null ? null : gpio.led(c.name() + "-led", c.ledPin()));
+        camera.pictureSize(c.width(), c.height());
         return c.snapshotDir() == null ? camera : camera.snapshots(Path.of(c.snapshotDir()));
       }
       case "voice" -> {

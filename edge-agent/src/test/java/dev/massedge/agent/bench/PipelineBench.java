@@ -90,6 +90,14 @@ public final class PipelineBench {
           one[0], one[0] / bare);
       System.out.printf(
           "| two pipelines at once, total | %.0f | %.2fx of one |%n", two[0], two[0] / one[0]);
+      double[] oneSmall = pipelines(1, raw, face, seconds, 320, 240);
+      double[] twoSmall = pipelines(2, raw, face, seconds, 320, 240);
+      System.out.printf(
+          "| one pipeline, detect resolution 320x240 (boxes still in 640x480) | %.0f | %.2fx of bare |%n",
+          oneSmall[0], oneSmall[0] / bare);
+      System.out.printf(
+          "| two pipelines at once, detect 320x240, total | %.0f | %.2fx of one |%n",
+          twoSmall[0], twoSmall[0] / oneSmall[0]);
       System.out.println();
       System.out.println("## Latency from frame capture (one pipeline)");
       System.out.println("| to | p50 ms | p99 ms |");
@@ -190,6 +198,18 @@ public final class PipelineBench {
   static double[] pipelines(
       int n, Path raw, dev.massedge.inference.face.FaceDetector face, double seconds)
       throws Exception {
+    return pipelines(n, raw, face, seconds, 640, 480);
+  }
+
+  /** As above, the camera process delivering frames at detectW×detectH (Frigate's detect size). */
+  static double[] pipelines(
+      int n,
+      Path raw,
+      dev.massedge.inference.face.FaceDetector face,
+      double seconds,
+      int detectW,
+      int detectH)
+      throws Exception {
     List<CameraPipeline> ps = new ArrayList<>();
     EventBus bus = new EventBus();
     for (int i = 0; i < n; i++) {
@@ -215,26 +235,29 @@ public final class PipelineBench {
                       "25",
                       "-i",
                       raw.toString(),
+                      "-vf",
+                      "scale=" + detectW + ":" + detectH + ":flags=bilinear",
                       "-f",
                       "rawvideo",
                       "-pix_fmt",
                       "rgb24",
                       "pipe:1"),
-              640,
-              480,
+              detectW,
+              detectH,
               25,
               false,
               true);
       ps.add(
           new CameraPipeline(
-              "bench" + i,
-              src,
-              face,
-              new FaceTracker("bench" + i, 3, 0.3, 0.3f),
-              bus,
-              null,
-              0,
-              null));
+                  "bench" + i,
+                  src,
+                  face,
+                  new FaceTracker("bench" + i, 3, 0.3, 0.3f),
+                  bus,
+                  null,
+                  0,
+                  null)
+              .pictureSize(640, 480));
     }
     ps.forEach(CameraPipeline::start);
     Thread.sleep(2000); // warm-up: JIT and the camera processes

@@ -17,6 +17,17 @@ public record Face(
 
   public record Keypoint(String name, float x, float y) {}
 
+  /** The same face in a picture scaled by (sx, sy): boxes and keypoints. */
+  public Face scaled(float sx, float sy) {
+    return new Face(
+        x * sx,
+        y * sy,
+        width * sx,
+        height * sy,
+        score,
+        keypoints.stream().map(k -> new Keypoint(k.name(), k.x() * sx, k.y() * sy)).toList());
+  }
+
   /** Intersection over union with another box. */
   public float iou(float ox, float oy, float ow, float oh) {
     float ix = Math.max(0, Math.min(x + width, ox + ow) - Math.max(x, ox));
