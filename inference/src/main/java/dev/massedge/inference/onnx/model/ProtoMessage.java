@@ -307,28 +307,20 @@ public final class ProtoMessage {
    * Replaces the repeated message field with these messages, at the place of its first occurrence.
    */
   public ProtoMessage setMessages(int number, List<ProtoMessage> ms) {
-    int at = -1;
-    for (int i = 0; i < fields.size(); i++) {
-      if (fields.get(i).number() == number) {
-        at = i;
-        break;
-      }
-    }
-    clear(number);
-    if (at < 0 || at > fields.size()) {
-      at = fields.size();
-    }
-    List<Field> add = new ArrayList<>();
-    for (ProtoMessage m : ms) {
-      add.add(new Field(number, BYTES, 0, m.toByteArray()));
-    }
-    fields.addAll(at, add);
-    return this;
+    return replaceRepeated(number, ms.stream().map(ProtoMessage::toByteArray).toList());
   }
 
   /** Replaces the repeated string field, at the place of its first occurrence. */
   public ProtoMessage setStrings(int number, List<String> values) {
-    int at = -1;
+    return replaceRepeated(
+        number, values.stream().map(v -> v.getBytes(StandardCharsets.UTF_8)).toList());
+  }
+
+  /**
+   * Puts length-delimited values where the field first occurred (or at the end), dropping the old.
+   */
+  private ProtoMessage replaceRepeated(int number, List<byte[]> values) {
+    int at = fields.size();
     for (int i = 0; i < fields.size(); i++) {
       if (fields.get(i).number() == number) {
         at = i;
@@ -336,14 +328,11 @@ public final class ProtoMessage {
       }
     }
     clear(number);
-    if (at < 0 || at > fields.size()) {
-      at = fields.size();
-    }
     List<Field> add = new ArrayList<>();
-    for (String v : values) {
-      add.add(new Field(number, BYTES, 0, v.getBytes(StandardCharsets.UTF_8)));
+    for (byte[] v : values) {
+      add.add(new Field(number, BYTES, 0, v));
     }
-    fields.addAll(at, add);
+    fields.addAll(Math.min(at, fields.size()), add);
     return this;
   }
 
