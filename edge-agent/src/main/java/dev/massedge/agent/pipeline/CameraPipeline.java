@@ -25,10 +25,9 @@ public final class CameraPipeline implements Pipeline {
   private final EventBus bus;
   private final AtomicLong processed = new AtomicLong();
   private final AtomicLong errors = new AtomicLong();
-  private volatile boolean running;
+  private final PipelineThread worker = new PipelineThread();
   private volatile String state = "created";
   private volatile long startedNanos;
-  private Thread thread;
 
   private final Gate gate;
   private final double gateHoldSeconds;
@@ -119,22 +118,19 @@ public final class CameraPipeline implements Pipeline {
 
   @Override
   public synchronized void start() {
-    if (thread != null) {
+    if (worker.started()) {
       return;
     }
-    running = true;
     startedNanos = System.nanoTime();
     source.start();
-    thread = new Thread(this::run, "pipeline-" + name);
-    thread.setDaemon(true);
-    thread.start();
+    worker.start(name, this::run);
   }
 
   private void run() {
     state = "running";
     boolean wasOpen = true;
     try {
-      while (running) {
+      while (worker.running()) {
         Frame f = source.next(Duration.ofMillis(500));
         if (f == null) {
           if (source.stats().state() == FrameSource.State.ENDED) {
@@ -185,7 +181,7 @@ public final class CameraPipeline implements Pipeline {
         }
       }
       tracker.finish().forEach(bus::publish);
-      state = running ? "ended" : "stopped";
+      state = worker.running() ? "ended" : "stopped";
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       state = "stopped";
@@ -234,15 +230,6 @@ public final class CameraPipeline implements Pipeline {
 
   @Override
   public void close() {
-    running = false;
-    source.close();
-    Thread t = thread;
-    if (t != null) {
-      try {
-        t.join(2000);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      }
-    }
+    worker.stop(source);
   }
 }

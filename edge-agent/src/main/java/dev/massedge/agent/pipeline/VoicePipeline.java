@@ -27,9 +27,8 @@ public final class VoicePipeline implements Pipeline {
   private final EventBus bus;
   private final AtomicLong frames = new AtomicLong();
   private final AtomicLong utterances = new AtomicLong();
-  private volatile boolean running;
+  private final PipelineThread worker = new PipelineThread();
   private volatile String state = "created";
-  private Thread thread;
 
   private final WakeWordDetector wake;
   private final AtomicLong wakes = new AtomicLong();
@@ -81,13 +80,9 @@ public final class VoicePipeline implements Pipeline {
 
   @Override
   public synchronized void start() {
-    if (thread != null) {
-      return;
+    if (!worker.started()) {
+      worker.start(name, this::run);
     }
-    running = true;
-    thread = new Thread(this::run, "pipeline-" + name);
-    thread.setDaemon(true);
-    thread.start();
   }
 
   private void run() {
@@ -96,7 +91,7 @@ public final class VoicePipeline implements Pipeline {
     WakeWordDetector.Stream words = wake == null ? null : wake.newStream();
     try {
       AudioFrame f;
-      while (running && (f = source.read()) != null) {
+      while (worker.running() && (f = source.read()) != null) {
         frames.incrementAndGet();
         if (utteranceDir != null) {
           remember(f.samples());
@@ -127,7 +122,7 @@ public final class VoicePipeline implements Pipeline {
       for (SpeechSegment s : stream.finish()) {
         emit(s);
       }
-      state = running ? "ended" : "stopped";
+      state = worker.running() ? "ended" : "stopped";
     } catch (IOException | RuntimeException e) {
       state = "failed: " + e.getMessage();
       log.error("pipeline {}: {}", name, e.toString());
@@ -228,16 +223,7 @@ public final class VoicePipeline implements Pipeline {
 
   @Override
   public void close() {
-    running = false;
-    source.close();
-    Thread t = thread;
-    if (t != null) {
-      try {
-        t.join(2000);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      }
-    }
+    worker.stop(source);
     if (wake != null) {
       wake.close();
     }
