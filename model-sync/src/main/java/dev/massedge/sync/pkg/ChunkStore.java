@@ -1,0 +1,95 @@
+package dev.massedge.sync.pkg;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+
+/**
+ * Chunks by content on disk ({@code <root>/<sha256>}): a chunk is checked against its hash before
+ * it is stored and again when it is read, so a corrupt or truncated chunk is never used; files are
+ * assembled from chunks and checked against the manifest before they appear, atomically.
+ */
+public final class ChunkStore {
+  private final Path root;
+
+  public ChunkStore(Path root) throws IOException {
+    this.root = Files.createDirectories(root);
+  }
+
+  public boolean has(String sha256) {
+    return Files.isRegularFile(root.resolve(sha256));
+  }
+
+  /** Stores a chunk that must hash to {@code expected} and be {@code size} bytes long. */
+  public void put(ModelManifest.ChunkRef expected, byte[] data) throws IOException {
+    if (data.length != expected.size()) {
+      throw new PackageRejectedException(
+          "chunk_truncated",
+          "chunk "
+              + expected.sha256()
+              + " is "
+              + data.length
+              + " bytes, the manifest says "
+              + expected.size());
+    }
+    String got = Hashes.sha256(data);
+    if (!got.equals(expected.sha256())) {
+      throw new PackageRejectedException(
+          "chunk_hash_mismatch",
+          "chunk " + expected.sha256() + " arrived with hash " + got + ": refused");
+    }
+    Path tmp = root.resolve(expected.sha256() + ".part");
+    Files.write(
+        tmp,
+        data,
+        StandardOpenOption.CREATE,
+        StandardOpenOption.TRUNCATE_EXISTING,
+        StandardOpenOption.SYNC);
+    Files.move(
+        tmp,
+        root.resolve(expected.sha256()),
+        StandardCopyOption.ATOMIC_MOVE,
+        StandardCopyOption.REPLACE_EXISTING);
+  }
+
+  public byte[] get(ModelManifest.ChunkRef ref) throws IOException {
+    byte[] data = Files.readAllBytes(root.resolve(ref.sha256()));
+    if (data.length != ref.size() || !Hashes.sha256(data).equals(ref.sha256())) {
+      Files.deleteIfExists(root.resolve(ref.sha256()));
+      throw new PackageRejectedException(
+          "chunk_hash_mismatch",
+          "stored chunk " + ref.sha256() + " is damaged: removed, fetch it again");
+    }
+    return data;
+  }
+
+  /** Writes {@code out} from its chunks, checks size and SHA-256, then moves it into place. */
+  public void assemble(ModelManifest.FileEntry file, Path out) throws IOException {
+    Path tmp = out.resolveSibling(out.getFileName() + ".part");
+    Files.createDirectories(out.toAbsolutePath().getParent());
+    try (OutputStream o = Files.newOutputStream(tmp)) {
+      for (ModelManifest.ChunkRef c : file.chunks()) {
+        o.write(get(c));
+      }
+    }
+    byte[] all = Files.readAllBytes(tmp);
+    if (all.length != file.size() || !Hashes.sha256(all).equals(file.sha256())) {
+      Files.deleteIfExists(tmp);
+      throw new PackageRejectedException(
+          "file_hash_mismatch",
+          "file '"
+              + file.path()
+              + "' assembled to "
+              + Hashes.sha256(all)
+              + ", the manifest says "
+              + file.sha256());
+    }
+    try (var ch = java.nio.channels.FileChannel.open(tmp, StandardOpenOption.WRITE)) {
+      ch.force(true);
+    }
+    Files.move(tmp, out, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+  }
+}
