@@ -1,0 +1,104 @@
+package dev.massedge.sync.contract;
+
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * The MQTT 5 topic scheme, version 1 (docs/protocol.md). Every device topic carries the device id
+ * right after the version prefix, so a broker ACL can pin a device to {@code mass/v1/<its id>/#}.
+ */
+public final class Topics {
+  public static final String PREFIX = "mass/v1";
+
+  /** Device ids: what a client id and a topic level can both hold safely. */
+  public static final Pattern DEVICE_ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_-]{0,62}");
+
+  private static final Pattern DEVICE_TOPIC =
+      Pattern.compile(
+          "mass/v1/([^/+#]+)/(status|twin/desired|twin/reported|telemetry|events|commands/[a-z_]+|commands/[a-z_]+/response|chunks/response)");
+
+  private Topics() {}
+
+  /** What a device topic is for. */
+  public enum Kind {
+    STATUS,
+    TWIN_DESIRED,
+    TWIN_REPORTED,
+    TELEMETRY,
+    EVENTS,
+    COMMAND,
+    COMMAND_RESPONSE,
+    CHUNK_RESPONSE
+  }
+
+  /** A parsed device topic. */
+  public record DeviceTopic(String deviceId, Kind kind, String command) {}
+
+  public static String status(String device) {
+    return device(device) + "/status";
+  }
+
+  public static String twinDesired(String device) {
+    return device(device) + "/twin/desired";
+  }
+
+  public static String twinReported(String device) {
+    return device(device) + "/twin/reported";
+  }
+
+  public static String telemetry(String device) {
+    return device(device) + "/telemetry";
+  }
+
+  public static String events(String device) {
+    return device(device) + "/events";
+  }
+
+  public static String command(String device, String name) {
+    return device(device) + "/commands/" + name;
+  }
+
+  public static String chunkResponses(String device) {
+    return device(device) + "/chunks/response";
+  }
+
+  /** Where devices ask for chunks; bridges share it ({@link #CHUNK_REQUESTS_SHARED}). */
+  public static final String CHUNK_REQUESTS = PREFIX + "/chunks/request";
+
+  public static final String CHUNK_REQUESTS_SHARED = "$share/bridges/" + CHUNK_REQUESTS;
+
+  private static String device(String id) {
+    if (id == null || !DEVICE_ID.matcher(id).matches()) {
+      throw new MessageRejectedException(
+          "invalid_device_id", "device id '" + id + "' must match " + DEVICE_ID.pattern());
+    }
+    return PREFIX + "/" + id;
+  }
+
+  /** Parses a device topic, or refuses it with what was expected. */
+  public static DeviceTopic parse(String topic) {
+    Matcher m = topic == null ? null : DEVICE_TOPIC.matcher(topic);
+    if (m == null || !m.matches()) {
+      throw new MessageRejectedException(
+          "unknown_topic", "'" + topic + "' is not a " + PREFIX + " device topic");
+    }
+    String id = m.group(1);
+    device(id);
+    String rest = m.group(2);
+    if (rest.startsWith("commands/")) {
+      String[] parts = rest.split("/");
+      return new DeviceTopic(
+          id, parts.length == 3 ? Kind.COMMAND_RESPONSE : Kind.COMMAND, parts[1]);
+    }
+    Kind k =
+        switch (rest) {
+          case "status" -> Kind.STATUS;
+          case "twin/desired" -> Kind.TWIN_DESIRED;
+          case "twin/reported" -> Kind.TWIN_REPORTED;
+          case "telemetry" -> Kind.TELEMETRY;
+          case "events" -> Kind.EVENTS;
+          default -> Kind.CHUNK_RESPONSE;
+        };
+    return new DeviceTopic(id, k, null);
+  }
+}
