@@ -13,7 +13,6 @@ import jakarta.inject.Inject;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -104,16 +103,9 @@ class GpioPipelinesTest implements TestPropertyProvider {
     await()
         .atMost(Duration.ofSeconds(20))
         .until(() -> PipelinesTest.pipeline(client, "desk").get("state").asText().equals("ended"));
-    List<JsonNode> utterances = new ArrayList<>();
-    client
-        .get("/v1/events/recent")
-        .json()
-        .forEach(
-            e -> {
-              if (e.get("pipeline").asText().equals("desk") && e.has("trigger")) {
-                utterances.add(e);
-              }
-            });
+    List<JsonNode> utterances =
+        PipelinesTest.events(
+            client, e -> e.get("pipeline").asText().equals("desk") && e.has("trigger"));
     assertThat(utterances).hasSize(2);
     assertThat(utterances.get(0).get("trigger").asText()).isEqualTo("button");
     assertThat(utterances.get(1).get("trigger").asText()).isEqualTo("vad");

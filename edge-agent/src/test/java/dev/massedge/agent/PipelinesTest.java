@@ -162,16 +162,7 @@ class PipelinesTest implements TestPropertyProvider {
         .until(() -> pipeline(client, "door").get("state").asText().equals("ended"));
     reader.get(10, TimeUnit.SECONDS);
 
-    List<JsonNode> events = new ArrayList<>();
-    client
-        .get("/v1/events/recent")
-        .json()
-        .forEach(
-            e -> {
-              if (e.get("pipeline").asText().equals("door")) {
-                events.add(e);
-              }
-            });
+    List<JsonNode> events = events(client, e -> e.get("pipeline").asText().equals("door"));
     List<JsonNode> entered =
         events.stream().filter(e -> e.has("face") && !e.has("presentSeconds")).toList();
     List<JsonNode> left = events.stream().filter(e -> e.has("presentSeconds")).toList();
@@ -209,7 +200,7 @@ class PipelinesTest implements TestPropertyProvider {
         .until(() -> pipeline(client, "door-small").get("state").asText().equals("ended"));
     JsonNode full = null;
     JsonNode small = null;
-    for (JsonNode e : client.get("/v1/events/recent").json()) {
+    for (JsonNode e : events(client, e -> true)) {
       if (e.get("type").asText().equals("face_entered")) {
         if (e.get("pipeline").asText().equals("door")) {
           full = e.get("face");
@@ -240,17 +231,12 @@ class PipelinesTest implements TestPropertyProvider {
     await()
         .atMost(Duration.ofSeconds(20))
         .until(() -> pipeline(client, "kiosk").get("state").asText().equals("ended"));
-    List<JsonNode> utterances = new ArrayList<>();
-    client
-        .get("/v1/events/recent")
-        .json()
-        .forEach(
-            e -> {
-              if (e.get("pipeline").asText().equals("kiosk")
-                  && e.get("type").asText().equals("utterance")) {
-                utterances.add(e);
-              }
-            });
+    List<JsonNode> utterances =
+        events(
+            client,
+            e ->
+                e.get("pipeline").asText().equals("kiosk")
+                    && e.get("type").asText().equals("utterance"));
     assertThat(utterances).hasSize(2);
     assertThat(utterances.get(0).get("startSeconds").asDouble()).isCloseTo(1.01, within(0.1));
     assertThat(utterances.get(1).get("streamSeconds").asDouble()).isCloseTo(6.53, within(0.1));
@@ -273,16 +259,7 @@ class PipelinesTest implements TestPropertyProvider {
     await()
         .atMost(Duration.ofSeconds(20))
         .until(() -> pipeline(client, "kiosk").get("state").asText().equals("ended"));
-    List<JsonNode> wakes = new ArrayList<>();
-    client
-        .get("/v1/events/recent")
-        .json()
-        .forEach(
-            e -> {
-              if (e.has("word")) {
-                wakes.add(e);
-              }
-            });
+    List<JsonNode> wakes = events(client, e -> e.has("word"));
     assertThat(wakes).hasSize(1);
     assertThat(wakes.get(0).get("pipeline").asText()).isEqualTo("jarvis");
     assertThat(wakes.get(0).get("word").asText()).isEqualTo("hey_jarvis_v0.1");
@@ -290,16 +267,11 @@ class PipelinesTest implements TestPropertyProvider {
     assertThat(wakes.get(0).get("streamSeconds").asDouble()).isBetween(1.26, 1.76);
     assertThat(pipeline(client, "kiosk").get("wake_words").asInt()).isZero();
     // the speech that held the wake word is the wake phrase, not a request
-    List<String> triggers = new ArrayList<>();
-    client
-        .get("/v1/events/recent")
-        .json()
-        .forEach(
-            e -> {
-              if (e.get("pipeline").asText().equals("jarvis") && e.has("trigger")) {
-                triggers.add(e.get("trigger").asText());
-              }
-            });
+    List<String> triggers =
+        events(client, e -> e.get("pipeline").asText().equals("jarvis") && e.has("trigger"))
+            .stream()
+            .map(e -> e.get("trigger").asText())
+            .toList();
     assertThat(triggers).containsExactly("wake_phrase");
   }
 
@@ -314,6 +286,21 @@ class PipelinesTest implements TestPropertyProvider {
     JsonNode floaty = pipeline(client, "floaty");
     assertThat(floaty.get("error").asText()).contains("expected 16-bit PCM");
     assertThat(client.get("/v2/health/ready").status()).isEqualTo(200);
+  }
+
+  /** The agent's recent events that match. */
+  static List<JsonNode> events(AgentClient client, java.util.function.Predicate<JsonNode> which) {
+    List<JsonNode> out = new ArrayList<>();
+    client
+        .get("/v1/events/recent")
+        .json()
+        .forEach(
+            e -> {
+              if (which.test(e)) {
+                out.add(e);
+              }
+            });
+    return out;
   }
 
   static byte[] readAll(Path p) {

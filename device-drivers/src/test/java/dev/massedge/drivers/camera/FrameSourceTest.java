@@ -26,19 +26,23 @@ class FrameSourceTest {
     return frames;
   }
 
+  /** A 320x240, 25 fps video of ffmpeg's test pattern. */
+  static Path testVideo(Path dir, int seconds) {
+    return Media.ffmpeg(
+        dir.resolve("t.mp4"),
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc=size=320x240:rate=25",
+        "-t",
+        Integer.toString(seconds),
+        "-pix_fmt",
+        "yuv420p");
+  }
+
   @Test
   void aVideoFilePlaysAtItsRateAndEnds(@TempDir Path tmp) throws Exception {
-    Path video =
-        Media.ffmpeg(
-            tmp.resolve("t.mp4"),
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc=size=320x240:rate=25",
-            "-t",
-            "2",
-            "-pix_fmt",
-            "yuv420p");
+    Path video = testVideo(tmp, 2);
     try (ProcessFrameSource s =
         FrameSources.ffmpeg("test", video.toString(), List.of(), 160, 120, 10)) {
       s.start();
@@ -55,17 +59,7 @@ class FrameSourceTest {
 
   @Test
   void aSlowConsumerGetsTheLatestFrameAndDropsAreCounted(@TempDir Path tmp) throws Exception {
-    Path video =
-        Media.ffmpeg(
-            tmp.resolve("t.mp4"),
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc=size=320x240:rate=25",
-            "-t",
-            "2",
-            "-pix_fmt",
-            "yuv420p");
+    Path video = testVideo(tmp, 2);
     try (ProcessFrameSource s =
         FrameSources.ffmpeg("slow", video.toString(), List.of(), 160, 120, 20)) {
       s.start();
@@ -87,17 +81,7 @@ class FrameSourceTest {
 
   @Test
   void anUnpacedFileDropsNothingAndGoesAtTheConsumersPace(@TempDir Path tmp) throws Exception {
-    Path video =
-        Media.ffmpeg(
-            tmp.resolve("t.mp4"),
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc=size=320x240:rate=25",
-            "-t",
-            "2",
-            "-pix_fmt",
-            "yuv420p");
+    Path video = testVideo(tmp, 2);
     try (ProcessFrameSource s =
         FrameSources.videoFileUnpaced("offline", video.toString(), List.of(), 160, 120, 25)) {
       s.start();
@@ -112,17 +96,7 @@ class FrameSourceTest {
 
   @Test
   void aKilledCameraProcessRestartsAndResumesWhereItWas(@TempDir Path tmp) throws Exception {
-    Path video =
-        Media.ffmpeg(
-            tmp.resolve("t.mp4"),
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc=size=320x240:rate=25",
-            "-t",
-            "4",
-            "-pix_fmt",
-            "yuv420p");
+    Path video = testVideo(tmp, 4);
     try (ProcessFrameSource s =
         FrameSources.ffmpeg("killed", video.toString(), List.of(), 160, 120, 10)) {
       s.start();
