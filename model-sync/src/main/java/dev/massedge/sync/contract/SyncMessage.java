@@ -43,9 +43,16 @@ public sealed interface SyncMessage {
   /** A batch from the outbox: {@code seq} grows by one per batch, so gaps and repeats show. */
   record TelemetryBatch(int schema, long seq, List<Metric> metrics) implements SyncMessage {}
 
-  /** A device asks for chunks by SHA-256; answers go to the request's MQTT 5 response topic. */
-  record ChunkRequest(int schema, String manifestSha256, List<String> chunks)
-      implements SyncMessage {}
+  /**
+   * A device asks for the chunks {@code [from, to)} of file number {@code file} of a signed
+   * package, or, with {@code file = -1}, for the signed manifest itself. The answer goes to the
+   * request's MQTT 5 response topic: the chunks' bytes back to back (the device knows their sizes
+   * from the manifest and checks each hash), or an error in the user properties.
+   */
+  record ChunkRequest(int schema, String manifestSha256, int file, int from, int to)
+      implements SyncMessage {
+    public static final int MANIFEST = -1;
+  }
 
   /** A command to a device (request/response with response topic and correlation data). */
   record Command(int schema, String name, Map<String, Object> args) implements SyncMessage {}

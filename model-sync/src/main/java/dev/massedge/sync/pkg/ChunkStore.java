@@ -42,17 +42,29 @@ public final class ChunkStore {
           "chunk " + expected.sha256() + " arrived with hash " + got + ": refused");
     }
     Path tmp = root.resolve(expected.sha256() + ".part");
-    Files.write(
-        tmp,
-        data,
-        StandardOpenOption.CREATE,
-        StandardOpenOption.TRUNCATE_EXISTING,
-        StandardOpenOption.SYNC);
+    // not synced one by one: every read checks the hash again, so a chunk a power cut spoiled is
+    // refetched, and the assembled file is synced before it is used
+    Files.write(tmp, data, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING);
     Files.move(
         tmp,
         root.resolve(expected.sha256()),
         StandardCopyOption.ATOMIC_MOVE,
         StandardCopyOption.REPLACE_EXISTING);
+  }
+
+  /** Removes every chunk not in {@code keep}; returns the bytes freed. */
+  public long retainOnly(java.util.Set<String> keep) throws IOException {
+    long freed = 0;
+    try (var files = Files.list(root)) {
+      for (Path p : (Iterable<Path>) files::iterator) {
+        String n = p.getFileName().toString();
+        if (!keep.contains(n)) {
+          freed += Files.size(p);
+          Files.deleteIfExists(p);
+        }
+      }
+    }
+    return freed;
   }
 
   public byte[] get(ModelManifest.ChunkRef ref) throws IOException {

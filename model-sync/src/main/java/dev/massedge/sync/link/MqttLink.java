@@ -1,0 +1,441 @@
+package dev.massedge.sync.link;
+
+import java.nio.ByteBuffer;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.Supplier;
+import javax.net.SocketFactory;
+import org.eclipse.paho.mqttv5.client.IMqttToken;
+import org.eclipse.paho.mqttv5.client.MqttActionListener;
+import org.eclipse.paho.mqttv5.client.MqttAsyncClient;
+import org.eclipse.paho.mqttv5.client.MqttCallback;
+import org.eclipse.paho.mqttv5.client.MqttConnectionOptions;
+import org.eclipse.paho.mqttv5.client.MqttDisconnectResponse;
+import org.eclipse.paho.mqttv5.client.persist.MemoryPersistence;
+import org.eclipse.paho.mqttv5.common.MqttException;
+import org.eclipse.paho.mqttv5.common.MqttMessage;
+import org.eclipse.paho.mqttv5.common.MqttSubscription;
+import org.eclipse.paho.mqttv5.common.packet.MqttProperties;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One MQTT 5 connection (Eclipse Paho) owned by its application: it starts whether or not the
+ * broker is there and keeps trying in the background (an edge device must boot offline);
+ * subscriptions are remembered and made again on every connection; the birth message is published
+ * on every connection and the will says offline; publishes complete when the broker has them (QoS 1
+ * PUBACK); requests carry an MQTT 5 response topic and correlation data and complete with the
+ * matching response or time out. Handlers run on one dispatch thread, in arrival order.
+ */
+public final class MqttLink implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(MqttLink.class);
+  private static final SecureRandom RANDOM = new SecureRandom();
+
+  /** What to connect to and as whom. {@code birth} is asked for on every connection. */
+  public record Options(
+      String url,
+      String clientId,
+      String username,
+      byte[] password,
+      SocketFactory socketFactory,
+      String statusTopic,
+      Supplier<byte[]> birth,
+      byte[] will,
+      int keepAliveSeconds) {
+    public Options(String url, String clientId) {
+      this(url, clientId, null, null, null, null, null, null, 30);
+    }
+
+    public Options withStatus(String topic, Supplier<byte[]> birth, byte[] will) {
+      return new Options(
+          url, clientId, username, password, socketFactory, topic, birth, will, keepAliveSeconds);
+    }
+
+    public Options withCredentials(String user, byte[] pass) {
+      return new Options(
+          url, clientId, user, pass, socketFactory, statusTopic, birth, will, keepAliveSeconds);
+    }
+
+    public Options withSocketFactory(SocketFactory f) {
+      return new Options(
+          url, clientId, username, password, f, statusTopic, birth, will, keepAliveSeconds);
+    }
+  }
+
+  /** Receives a message for a subscription. */
+  public interface Handler {
+    void onMessage(String topic, MqttMessage message) throws Exception;
+  }
+
+  private record Subscription(String filter, String match, int qos, Handler handler) {}
+
+  private final Options options;
+  private final MqttAsyncClient client;
+  private final List<Subscription> subscriptions = new CopyOnWriteArrayList<>();
+  private final Map<ByteBuffer, CompletableFuture<MqttMessage>> requests =
+      new ConcurrentHashMap<>();
+  private final List<Runnable> onConnect = new CopyOnWriteArrayList<>();
+  private final ExecutorService dispatch;
+  private final ScheduledExecutorService timer;
+  private volatile String lastError = "not connected yet";
+  private volatile boolean closed;
+
+  public MqttLink(Options options) {
+    this.options = options;
+    try {
+      client = new MqttAsyncClient(options.url(), options.clientId(), new MemoryPersistence());
+    } catch (MqttException e) {
+      throw new IllegalArgumentException(
+          "MQTT url '" + options.url() + "' is not usable: " + e.getMessage(), e);
+    }
+    String name = "mqtt-" + options.clientId();
+    dispatch =
+        Executors.newSingleThreadExecutor(
+            r -> {
+              Thread t = new Thread(r, name + "-dispatch");
+              t.setDaemon(true);
+              return t;
+            });
+    timer =
+        Executors.newSingleThreadScheduledExecutor(
+            r -> {
+              Thread t = new Thread(r, name + "-timer");
+              t.setDaemon(true);
+              return t;
+            });
+    client.setCallback(new Callback());
+  }
+
+  /** Connects in the background; returns at once. Failures are retried with backoff. */
+  public MqttLink start() {
+    connect(1);
+    return this;
+  }
+
+  private MqttConnectionOptions connectionOptions() {
+    MqttConnectionOptions o = new MqttConnectionOptions();
+    o.setAutomaticReconnect(true);
+    o.setAutomaticReconnectDelay(1, 30);
+    o.setCleanStart(true);
+    o.setConnectionTimeout(10);
+    o.setKeepAliveInterval(options.keepAliveSeconds());
+    if (options.username() != null) {
+      o.setUserName(options.username());
+      o.setPassword(options.password());
+    }
+    if (options.socketFactory() != null) {
+      o.setSocketFactory(options.socketFactory());
+      o.setHttpsHostnameVerificationEnabled(false);
+    }
+    if (options.statusTopic() != null && options.will() != null) {
+      o.setWill(options.statusTopic(), new MqttMessage(options.will(), 1, true, null));
+    }
+    return o;
+  }
+
+  private void connect(int attempt) {
+    if (closed) {
+      return;
+    }
+    try {
+      client.connect(
+          connectionOptions(),
+          null,
+          new MqttActionListener() {
+            @Override
+            public void onSuccess(IMqttToken t) {}
+
+            @Override
+            public void onFailure(IMqttToken t, Throwable e) {
+              lastError = "cannot connect to " + options.url() + ": " + describe(e);
+              long delay = Math.min(30, 1L << Math.min(attempt, 5));
+              log.warn("MQTT {} (retrying in {} s)", lastError, delay);
+              // Paho retries only connections that once succeeded: retry the first one here
+              timer.schedule(
+                  () -> {
+                    if (!client.isConnected()) {
+                      connect(attempt + 1);
+                    }
+                  },
+                  delay,
+                  TimeUnit.SECONDS);
+            }
+          });
+    } catch (MqttException e) {
+      lastError = describe(e);
+      timer.schedule(() -> connect(attempt + 1), 5, TimeUnit.SECONDS);
+    }
+  }
+
+  static String describe(Throwable e) {
+    String m = e.getMessage();
+    Throwable c = e.getCause();
+    return c != null && c.getMessage() != null ? m + " (" + c.getMessage() + ")" : m;
+  }
+
+  public boolean connected() {
+    return client.isConnected();
+  }
+
+  public String lastError() {
+    return lastError;
+  }
+
+  public String clientId() {
+    return options.clientId();
+  }
+
+  /** Runs {@code r} on every (re)connection, after subscriptions and the birth message. */
+  public void onConnected(Runnable r) {
+    onConnect.add(r);
+    if (client.isConnected()) {
+      dispatch.execute(r);
+    }
+  }
+
+  /** Subscribes now if connected, and again on every connection. */
+  public void subscribe(String filter, int qos, Handler handler) {
+    String match = filter.startsWith("$share/") ? filter.split("/", 3)[2] : filter;
+    subscriptions.add(new Subscription(filter, match, qos, handler));
+    if (client.isConnected()) {
+      subscribeNow(filter, qos);
+    }
+  }
+
+  private void subscribeNow(String filter, int qos) {
+    try {
+      client.subscribe(new MqttSubscription(filter, qos));
+    } catch (MqttException e) {
+      lastError = "subscribe " + filter + ": " + describe(e);
+      log.warn("MQTT {}", lastError);
+    }
+  }
+
+  /**
+   * Publishes; the future completes when the broker has the message (QoS 1/2) or it was written
+   * (QoS 0), and fails at once when not connected, so a caller that must not lose it keeps it.
+   */
+  public CompletableFuture<Void> publish(
+      String topic, byte[] payload, int qos, boolean retained, MqttProperties props) {
+    CompletableFuture<Void> done = new CompletableFuture<>();
+    if (!client.isConnected()) {
+      done.completeExceptionally(new NotConnectedException(lastError));
+      return done;
+    }
+    MqttMessage m = new MqttMessage(payload, qos, retained, props);
+    try {
+      client.publish(
+          topic,
+          m,
+          null,
+          new MqttActionListener() {
+            @Override
+            public void onSuccess(IMqttToken t) {
+              done.complete(null);
+            }
+
+            @Override
+            public void onFailure(IMqttToken t, Throwable e) {
+              done.completeExceptionally(e);
+            }
+          });
+    } catch (MqttException e) {
+      done.completeExceptionally(e);
+    }
+    return done;
+  }
+
+  public CompletableFuture<Void> publish(String topic, byte[] payload, int qos, boolean retained) {
+    return publish(topic, payload, qos, retained, null);
+  }
+
+  /**
+   * Sends a request with {@code responseTopic} and fresh correlation data; completes with the
+   * response that carries the same correlation data. The caller must have called {@link
+   * #listenForResponses} on {@code responseTopic}.
+   */
+  public CompletableFuture<MqttMessage> request(
+      String topic, byte[] payload, String responseTopic, Duration timeout) {
+    byte[] correlation = new byte[12];
+    RANDOM.nextBytes(correlation);
+    ByteBuffer key = ByteBuffer.wrap(correlation);
+    CompletableFuture<MqttMessage> response = new CompletableFuture<>();
+    requests.put(key, response);
+    MqttProperties p = new MqttProperties();
+    p.setResponseTopic(responseTopic);
+    p.setCorrelationData(correlation);
+    publish(topic, payload, 1, false, p)
+        .whenComplete(
+            (ok, e) -> {
+              if (e != null) {
+                response.completeExceptionally(e);
+              }
+            });
+    timer.schedule(
+        () ->
+            response.completeExceptionally(
+                new TimeoutException("no response on " + responseTopic + " within " + timeout)),
+        timeout.toMillis(),
+        TimeUnit.MILLISECONDS);
+    response.whenComplete((r, e) -> requests.remove(key));
+    return response;
+  }
+
+  /** Routes responses arriving on {@code responseTopic} to their {@link #request}s. */
+  public void listenForResponses(String responseTopic) {
+    subscribe(
+        responseTopic,
+        1,
+        (topic, m) -> {
+          byte[] c = m.getProperties() == null ? null : m.getProperties().getCorrelationData();
+          CompletableFuture<MqttMessage> f = c == null ? null : requests.get(ByteBuffer.wrap(c));
+          if (f != null) {
+            f.complete(m);
+          } else {
+            log.debug("MQTT response on {} matches no open request (late or foreign)", topic);
+          }
+        });
+  }
+
+  /** Answers a request: same correlation data, on its response topic. */
+  public CompletableFuture<Void> respond(
+      MqttMessage request, byte[] payload, Map<String, String> userProperties) {
+    MqttProperties in = request.getProperties();
+    if (in == null || in.getResponseTopic() == null) {
+      CompletableFuture<Void> f = new CompletableFuture<>();
+      f.completeExceptionally(new IllegalArgumentException("the request has no response topic"));
+      return f;
+    }
+    MqttProperties p = new MqttProperties();
+    p.setCorrelationData(in.getCorrelationData());
+    if (userProperties != null && !userProperties.isEmpty()) {
+      p.setUserProperties(
+          userProperties.entrySet().stream()
+              .map(
+                  e ->
+                      new org.eclipse.paho.mqttv5.common.packet.UserProperty(
+                          e.getKey(), e.getValue()))
+              .toList());
+    }
+    return publish(in.getResponseTopic(), payload, 1, false, p);
+  }
+
+  /** A user property of a message, or null. */
+  public static String userProperty(MqttMessage m, String key) {
+    if (m.getProperties() == null || m.getProperties().getUserProperties() == null) {
+      return null;
+    }
+    for (var u : m.getProperties().getUserProperties()) {
+      if (u.getKey().equals(key)) {
+        return u.getValue();
+      }
+    }
+    return null;
+  }
+
+  static boolean matches(String filter, String topic) {
+    String[] f = filter.split("/", -1);
+    String[] t = topic.split("/", -1);
+    for (int i = 0; i < f.length; i++) {
+      if (f[i].equals("#")) {
+        return true;
+      }
+      if (i >= t.length) {
+        return false;
+      }
+      if (!f[i].equals("+") && !f[i].equals(t[i])) {
+        return false;
+      }
+    }
+    return f.length == t.length;
+  }
+
+  /** Says offline (the status topic's will, sent by us), then disconnects. */
+  @Override
+  public void close() {
+    closed = true;
+    try {
+      if (client.isConnected()) {
+        if (options.statusTopic() != null && options.will() != null) {
+          client.publish(options.statusTopic(), options.will(), 1, true).waitForCompletion(2000);
+        }
+        client.disconnect().waitForCompletion(2000);
+      }
+      client.close(true);
+    } catch (MqttException e) {
+      log.debug("MQTT close: {}", e.getMessage());
+    }
+    timer.shutdownNow();
+    dispatch.shutdown();
+    requests.values().forEach(f -> f.completeExceptionally(new NotConnectedException("closed")));
+  }
+
+  /** Thrown into futures when the link is down: the caller keeps what it wanted to send. */
+  public static final class NotConnectedException extends RuntimeException {
+    public NotConnectedException(String why) {
+      super("not connected to the MQTT broker: " + why);
+    }
+  }
+
+  private final class Callback implements MqttCallback {
+    @Override
+    public void disconnected(MqttDisconnectResponse r) {
+      lastError =
+          "disconnected: "
+              + (r.getException() != null ? describe(r.getException()) : r.getReasonString());
+      log.warn("MQTT {}: {}", options.url(), lastError);
+      // answers to open requests will not come on this connection: fail them now
+      requests.values().forEach(f -> f.completeExceptionally(new NotConnectedException(lastError)));
+    }
+
+    @Override
+    public void mqttErrorOccurred(MqttException e) {
+      lastError = describe(e);
+    }
+
+    @Override
+    public void messageArrived(String topic, MqttMessage message) {
+      dispatch.execute(
+          () -> {
+            for (Subscription s : subscriptions) {
+              if (matches(s.match(), topic)) {
+                try {
+                  s.handler().onMessage(topic, message);
+                } catch (Exception | Error e) {
+                  log.warn("MQTT handler for {} failed on {}: {}", s.filter(), topic, e.toString());
+                }
+              }
+            }
+          });
+    }
+
+    @Override
+    public void deliveryComplete(IMqttToken token) {}
+
+    @Override
+    public void connectComplete(boolean reconnect, String serverUri) {
+      lastError = "";
+      log.info("MQTT connected to {}{}", serverUri, reconnect ? " (again)" : "");
+      for (Subscription s : subscriptions) {
+        subscribeNow(s.filter(), s.qos());
+      }
+      if (options.statusTopic() != null && options.birth() != null) {
+        publish(options.statusTopic(), options.birth().get(), 1, true);
+      }
+      onConnect.forEach(dispatch::execute);
+    }
+
+    @Override
+    public void authPacketArrived(int reasonCode, MqttProperties properties) {}
+  }
+}
