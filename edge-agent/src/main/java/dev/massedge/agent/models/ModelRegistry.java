@@ -11,9 +11,18 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import io.micronaut.context.annotation.Context;
 import io.micronaut.context.exceptions.ConfigurationException;
+import io.micronaut.core.annotation.Nullable;
 import jakarta.annotation.PreDestroy;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -28,7 +37,26 @@ public class ModelRegistry implements AutoCloseable {
   private final ModelRepository repository;
   private final MeterRegistry meters;
 
-  public ModelRegistry(AgentConfig config, MeterRegistry meters) {
+  /** The version serving each model name when it is not simply the newest (after a rollback). */
+  private final Map<String, String> active = new ConcurrentHashMap<>();
+
+  private final Map<String, Stats> stats = new ConcurrentHashMap<>();
+  private final List<Consumer<String>> activationListeners = new CopyOnWriteArrayList<>();
+  private final ScheduledExecutorService closer =
+      Executors.newSingleThreadScheduledExecutor(
+          r -> {
+            Thread t = new Thread(r, "model-closer");
+            t.setDaemon(true);
+            return t;
+          });
+
+  /** Calls and errors of one model version, for health windows. */
+  public static final class Stats {
+    public final AtomicLong calls = new AtomicLong();
+    public final AtomicLong errors = new AtomicLong();
+  }
+
+  public ModelRegistry(AgentConfig config, MeterRegistry meters, @Nullable DeviceModels store) {
     this.meters = meters;
     EngineOptions options;
     try {
@@ -50,7 +78,18 @@ public class ModelRegistry implements AutoCloseable {
     }
     this.repository = new ModelRepository(new Engines(), options);
     Path dir = Path.of(config.modelsDir()).toAbsolutePath();
-    List<LoadedModel> loaded = repository.loadAll(dir);
+    List<LoadedModel> loaded = new java.util.ArrayList<>(repository.loadAll(dir));
+    if (store != null) {
+      // versions delivered by model sync replace the bundled ones: the last committed, verified one
+      for (Path d : store.activeDirs()) {
+        LoadedModel m = repository.load(d);
+        loaded.add(m);
+        if (m.ready()) {
+          active.put(m.name(), m.version());
+        }
+        log.info("model {} v{} from the model store ({})", m.name(), m.version(), d);
+      }
+    }
     long ready = loaded.stream().filter(LoadedModel::ready).count();
     log.info("{} of {} models ready from {}", ready, loaded.size(), dir);
     for (LoadedModel m : loaded) {
@@ -68,11 +107,51 @@ public class ModelRegistry implements AutoCloseable {
     return repository.all();
   }
 
+  /** Opens a model directory in a staging slot: not serving until {@link #activate}d. */
+  public LoadedModel open(Path dir) {
+    return repository.open(dir);
+  }
+
+  /** Called with a model name whenever another version of it starts serving. */
+  public void onActivated(Consumer<String> listener) {
+    activationListeners.add(listener);
+  }
+
+  /**
+   * Makes {@code m} the version that serves its name. The version it replaces stops serving now and
+   * its session is closed a few seconds later, when requests that already hold it are done.
+   */
+  public synchronized void activate(LoadedModel m) {
+    LoadedModel old = find(m.name(), null, false);
+    repository.register(m);
+    active.put(m.name(), m.version());
+    if (old != null && !old.version().equals(m.version())) {
+      LoadedModel gone = repository.unregister(old.name(), old.version());
+      if (gone != null && gone.session() != null) {
+        closer.schedule(gone.session()::close, 5, TimeUnit.SECONDS);
+      }
+    }
+    log.info("model {} v{} now serving", m.name(), m.version());
+    activationListeners.forEach(l -> l.accept(m.name()));
+  }
+
+  /** Calls and errors of a version since it was loaded. */
+  public Stats stats(String name, String version) {
+    return stats.computeIfAbsent(name + "@" + version, k -> new Stats());
+  }
+
+  private LoadedModel find(String name, String version, boolean unused) {
+    String v = version != null ? version : active.get(name);
+    return repository.find(name, v).or(() -> repository.find(name, null)).orElse(null);
+  }
+
   /** A ready model, or a 404 (unknown name or version) / 503 (not ready, with the reason). */
   public LoadedModel require(String name, String version) {
     LoadedModel m =
-        repository
-            .find(name, version)
+        java.util.Optional.ofNullable(
+                version == null
+                    ? find(name, null, false)
+                    : repository.find(name, version).orElse(null))
             .orElseThrow(
                 () ->
                     new InferenceException(
@@ -93,8 +172,8 @@ public class ModelRegistry implements AutoCloseable {
 
   /** Looks a model up, ready or not (for metadata). */
   public LoadedModel find(String name, String version) {
-    return repository
-        .find(name, version)
+    return java.util.Optional.ofNullable(
+            version == null ? find(name, null, false) : repository.find(name, version).orElse(null))
         .orElseThrow(
             () -> new InferenceException("model_not_found", "model '" + name + "' is not loaded"));
   }
@@ -103,11 +182,16 @@ public class ModelRegistry implements AutoCloseable {
   public <T> T timed(LoadedModel m, String endpoint, Supplier<T> call) {
     Timer.Sample sample = Timer.start(meters);
     String outcome = "error";
+    Stats s = stats(m.name(), m.version());
+    s.calls.incrementAndGet();
     try {
       T result = call.get();
       outcome = "ok";
       return result;
     } catch (InferenceException e) {
+      if (!(e instanceof dev.massedge.inference.InvalidInputException)) {
+        s.errors.incrementAndGet(); // the model failed, not the caller's input
+      }
       meters.counter("mass.inference.errors", "model", m.name(), "code", e.code()).increment();
       throw e;
     } finally {
@@ -127,6 +211,7 @@ public class ModelRegistry implements AutoCloseable {
   @PreDestroy
   @Override
   public void close() {
+    closer.shutdownNow();
     repository.close();
   }
 }

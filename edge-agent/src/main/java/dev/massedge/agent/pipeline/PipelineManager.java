@@ -33,6 +33,11 @@ public class PipelineManager implements AutoCloseable {
   private final Map<String, Pipeline> pipelines = new LinkedHashMap<>();
   private final Map<String, String> failed = new LinkedHashMap<>();
   private final List<ModelSession> owned = new ArrayList<>();
+  private final List<PipelineConfig> configs;
+  private final ModelRegistry models;
+  private final EventBus bus;
+  private final GpioService gpio;
+  private final SensorGates sensors;
 
   public PipelineManager(
       List<PipelineConfig> configs,
@@ -40,6 +45,12 @@ public class PipelineManager implements AutoCloseable {
       EventBus bus,
       GpioService gpio,
       SensorGates sensors) {
+    this.configs = configs;
+    this.models = models;
+    this.bus = bus;
+    this.gpio = gpio;
+    this.sensors = sensors;
+    models.onActivated(this::restartUsing);
     for (PipelineConfig c : configs) {
       if (!c.enabled()) {
         continue;
@@ -225,20 +236,52 @@ public class PipelineManager implements AutoCloseable {
     return value;
   }
 
-  public List<Map<String, Object>> status() {
+  /**
+   * Rebuilds the pipelines that run {@code model}, after a new version of it became active (or an
+   * old one came back): each stops, and starts again on the model now active.
+   */
+  public synchronized void restartUsing(String model) {
+    for (PipelineConfig c : configs) {
+      String uses =
+          c.model() != null ? c.model() : c.kind().equals("camera") ? "face-short" : "vad";
+      if (!c.enabled() || !uses.equals(model)) {
+        continue;
+      }
+      Pipeline old = pipelines.remove(c.name());
+      if (old != null) {
+        old.close();
+      }
+      try {
+        Pipeline p = build(c, models, bus, gpio, sensors);
+        pipelines.put(c.name(), p);
+        failed.remove(c.name());
+        p.start();
+        log.info(
+            "pipeline {} restarted on {} v{}",
+            c.name(),
+            model,
+            models.require(model, null).version());
+      } catch (RuntimeException e) {
+        failed.put(c.name(), e.getMessage());
+        log.error("pipeline {} not restarted: {}", c.name(), e.getMessage());
+      }
+    }
+  }
+
+  public synchronized List<Map<String, Object>> status() {
     List<Map<String, Object>> out = new ArrayList<>();
     pipelines.values().forEach(p -> out.add(p.status()));
     failed.forEach((n, why) -> out.add(Map.of("name", n, "state", "failed", "error", why)));
     return out;
   }
 
-  public Pipeline get(String name) {
+  public synchronized Pipeline get(String name) {
     return pipelines.get(name);
   }
 
   @PreDestroy
   @Override
-  public void close() {
+  public synchronized void close() {
     pipelines.values().forEach(Pipeline::close);
     owned.forEach(ModelSession::close);
   }

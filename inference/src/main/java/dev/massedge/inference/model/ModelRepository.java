@@ -61,23 +61,30 @@ public final class ModelRepository implements AutoCloseable {
 
   /** Loads one model directory, replacing a loaded model of the same name and version. */
   public LoadedModel load(Path dir) {
+    return register(open(dir));
+  }
+
+  /**
+   * Opens a model directory without serving it (a staging slot): the caller smoke-tests it, then
+   * {@link #register}s it or closes its session.
+   */
+  public LoadedModel open(Path dir) {
     ModelDescriptor d;
     try {
       d = ModelDescriptor.read(dir);
     } catch (InferenceException e) {
-      return register(failed(dir.getFileName().toString(), "", dir, null, e));
+      return failed(dir.getFileName().toString(), "", dir, null, e);
     }
     Path file = dir.resolve(d.file());
     if (!Files.isRegularFile(file)) {
-      return register(
-          failed(
-              d.name(),
-              d.version(),
-              dir,
-              d,
-              new InferenceException(
-                  "model_missing",
-                  "model file " + file + " is missing; fetch it with " + FETCH_COMMAND)));
+      return failed(
+          d.name(),
+          d.version(),
+          dir,
+          d,
+          new InferenceException(
+              "model_missing",
+              "model file " + file + " is missing; fetch it with " + FETCH_COMMAND));
     }
     ModelSession session = null;
     try {
@@ -97,12 +104,12 @@ public final class ModelRepository implements AutoCloseable {
           d.engine(),
           session.executionProvider(),
           d.task());
-      return register(new LoadedModel(d.name(), d.version(), dir, d, session, face, vad, null));
+      return new LoadedModel(d.name(), d.version(), dir, d, session, face, vad, null);
     } catch (InferenceException e) {
       if (session != null) {
         session.close();
       }
-      return register(failed(d.name(), d.version(), dir, d, e));
+      return failed(d.name(), d.version(), dir, d, e);
     }
   }
 
@@ -113,13 +120,20 @@ public final class ModelRepository implements AutoCloseable {
         name, version, dir, d, null, null, null, new LoadedModel.Failure(e.code(), e.getMessage()));
   }
 
-  private LoadedModel register(LoadedModel m) {
+  /** Serves {@code m}, replacing (and closing) a loaded model of the same name and version. */
+  public LoadedModel register(LoadedModel m) {
     LoadedModel old =
         models.computeIfAbsent(m.name(), n -> new TreeMap<>(VERSION_ORDER)).put(m.version(), m);
     if (old != null && old.session() != null && old.session() != m.session()) {
       old.session().close();
     }
     return m;
+  }
+
+  /** Stops serving one version; returns it (its session still open) or null. */
+  public LoadedModel unregister(String name, String version) {
+    TreeMap<String, LoadedModel> versions = models.get(name);
+    return versions == null ? null : versions.remove(version);
   }
 
   /** Numeric-aware version order: "2" before "10". */

@@ -145,6 +145,13 @@ public final class ModelStore {
       for (ModelManifest.FileEntry f : m.files()) {
         chunks.assemble(f, staging.resolve(f.path()));
       }
+      if (m.descriptor() != null
+          && m.files().stream().noneMatch(f -> f.path().equals("model.json"))) {
+        // the descriptor is part of the signed manifest; the engine reads it beside the model
+        writeSynced(
+            staging.resolve("model.json"),
+            JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(m.descriptor()));
+      }
       writeSynced(staging.resolve("package.json"), p.bytes());
       fsyncDir(staging);
       Files.move(staging, target, StandardCopyOption.ATOMIC_MOVE);

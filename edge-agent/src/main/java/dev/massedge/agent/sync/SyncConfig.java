@@ -1,0 +1,62 @@
+package dev.massedge.agent.sync;
+
+import io.micronaut.context.annotation.ConfigurationProperties;
+import io.micronaut.core.annotation.Nullable;
+import io.micronaut.core.bind.annotation.Bindable;
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * Model sync with the cloud bridge ({@code mass.sync.*}); on when {@code url} names a broker.
+ *
+ * @param url the MQTT 5 broker, e.g. {@code tcp://bridge:1883}
+ * @param httpUrl fetch packages over HTTP range requests from this base instead of MQTT
+ * @param username broker user name, when the broker wants one
+ * @param password broker password (never logged)
+ * @param storeDir the versioned model store
+ * @param trustedKeys publisher public keys (base64 X.509) whose signatures are accepted
+ * @param revokedKeys key ids whose signatures refuse a package
+ * @param quotaBytes the store's disk quota
+ * @param keep versions kept per model (at least 2: the active one and its fallback)
+ * @param bandwidth bytes per second a delivery may use; 0 for no limit
+ * @param healthWindow how long a new version is watched before it is committed
+ * @param maxErrorRate the share of failed inferences in the window that rolls it back
+ * @param latencyFactor rolled back when its median latency exceeds the previous one's times this
+ * @param smokeMaxLatency the sample input's latency bound
+ * @param outboxDir the telemetry outbox
+ * @param outboxQuotaBytes the outbox's disk quota (oldest dropped and counted beyond it)
+ * @param fsyncEvery outbox durability: force every n-th record to disk (1: every record)
+ * @param telemetryInterval how often metrics are batched into the outbox
+ */
+@ConfigurationProperties("mass.sync")
+public record SyncConfig(
+    @Nullable String url,
+    @Nullable String httpUrl,
+    @Nullable String username,
+    @Nullable String password,
+    @Bindable(defaultValue = "data/store") String storeDir,
+    @Nullable List<String> trustedKeys,
+    @Nullable List<String> revokedKeys,
+    @Bindable(defaultValue = "1073741824") long quotaBytes,
+    @Bindable(defaultValue = "3") int keep,
+    @Bindable(defaultValue = "0") long bandwidth,
+    @Bindable(defaultValue = "30s") Duration healthWindow,
+    @Bindable(defaultValue = "0.05") double maxErrorRate,
+    @Bindable(defaultValue = "3.0") double latencyFactor,
+    @Bindable(defaultValue = "2s") Duration smokeMaxLatency,
+    @Bindable(defaultValue = "data/outbox") String outboxDir,
+    @Bindable(defaultValue = "67108864") long outboxQuotaBytes,
+    @Bindable(defaultValue = "1") int fsyncEvery,
+    @Bindable(defaultValue = "10s") Duration telemetryInterval) {
+
+  @Override
+  public String toString() {
+    return "SyncConfig[url="
+        + url
+        + ", storeDir="
+        + storeDir
+        + ", password="
+        + (password == null ? "none" : "***")
+        + "]";
+  }
+}

@@ -1,0 +1,200 @@
+package dev.massedge.agent.sync;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.massedge.agent.models.ModelRegistry;
+import dev.massedge.sync.contract.SyncMessage;
+import dev.massedge.sync.pkg.PackageSignature;
+import dev.massedge.sync.pkg.SignedPackage;
+import dev.massedge.sync.testing.Broker;
+import io.micronaut.context.ApplicationContext;
+import io.micronaut.http.client.HttpClient;
+import io.micronaut.runtime.server.EmbeddedServer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/** The agent takes model versions from the twin: delivery, checks, activation, rollback. */
+class SyncTest {
+  @TempDir Path tmp;
+
+  static Map<String, Object> agentProps(
+      String broker, Path dir, String device, Bridge bridge, double latencyFactor) {
+    Map<String, Object> p = new HashMap<>();
+    p.put("micronaut.server.port", -1);
+    p.put("mass.agent.models-dir", Bridge.MODELS.toString());
+    p.put("mass.agent.device-id", device);
+    p.put("mass.coap.enabled", false);
+    p.put("mass.sync.url", broker);
+    p.put("mass.sync.store-dir", dir.resolve("store").toString());
+    p.put("mass.sync.outbox-dir", dir.resolve("outbox").toString());
+    p.put("mass.sync.trusted-keys", bridge.trustedKey());
+    p.put("mass.sync.health-window", "1s");
+    p.put("mass.sync.latency-factor", latencyFactor);
+    return p;
+  }
+
+  static String infer(EmbeddedServer server) {
+    try (HttpClient c = HttpClient.create(server.getURL())) {
+      return c.toBlocking()
+          .retrieve(
+              io.micronaut.http.HttpRequest.POST(
+                  "/v2/models/face-short/infer",
+                  "{\"inputs\":[{\"name\":\"input:0\",\"datatype\":\"FP32\",\"shape\":[1,128,128,3],\"data\":"
+                      + zeros(128 * 128 * 3)
+                      + "}]}"));
+    }
+  }
+
+  static String zeros(int n) {
+    StringBuilder b = new StringBuilder("[");
+    for (int i = 0; i < n; i++) {
+      b.append(i == 0 ? "0" : ",0");
+    }
+    return b.append(']').toString();
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"embedded", "mosquitto"})
+  void aNewVersionIsDeliveredCheckedActivatedAndCommitted(String brokerName) throws Exception {
+    try (Broker broker = Broker.of(brokerName);
+        Bridge bridge = new Bridge(broker.url(), tmp)) {
+      SignedPackage v2 =
+          bridge.publish(Bridge.variant("face-blazeface-128", tmp.resolve("v2"), "2"));
+      String device = "cam-" + brokerName;
+      try (EmbeddedServer agent =
+          ApplicationContext.run(
+              EmbeddedServer.class, agentProps(broker.url(), tmp, device, bridge, 1000))) {
+        ModelRegistry models = agent.getApplicationContext().getBean(ModelRegistry.class);
+        assertThat(models.require("face-short", null).version()).isEqualTo("1");
+        await()
+            .atMost(Duration.ofSeconds(20))
+            .until(() -> bridge.status.getOrDefault(device, "").contains("\"online\":true"));
+        bridge.desire(device, "face-short", v2);
+        await()
+            .atMost(Duration.ofSeconds(60))
+            .until(
+                () -> {
+                  SyncMessage.ModelState s = bridge.last(device, "face-short");
+                  return s != null && s.state().equals("active") && "2".equals(s.active());
+                });
+        assertThat(models.require("face-short", null).version()).isEqualTo("2");
+        assertThat(infer(agent)).contains("\"model_version\":\"2\"");
+        List<String> states =
+            bridge.reported.get(device).stream()
+                .map(r -> r.models().get("face-short"))
+                .filter(java.util.Objects::nonNull)
+                .map(SyncMessage.ModelState::state)
+                .distinct()
+                .toList();
+        assertThat(states)
+            .containsSubsequence("downloading", "verifying", "health_window", "active");
+      }
+      // a restart comes up on the committed version, from the store
+      try (EmbeddedServer agent =
+          ApplicationContext.run(
+              EmbeddedServer.class, agentProps(broker.url(), tmp, device, bridge, 1000))) {
+        assertThat(
+                agent
+                    .getApplicationContext()
+                    .getBean(ModelRegistry.class)
+                    .require("face-short", null)
+                    .version())
+            .isEqualTo("2");
+        assertThat(infer(agent)).contains("\"model_version\":\"2\"");
+      }
+    }
+  }
+
+  @Test
+  void refusalsAreReportedAndTheOldVersionKeepsServing() throws Exception {
+    try (Broker broker = Broker.embedded();
+        Bridge bridge = new Bridge(broker.url(), tmp)) {
+      String device = "cam-refusals";
+      try (EmbeddedServer agent =
+          ApplicationContext.run(
+              EmbeddedServer.class, agentProps(broker.url(), tmp, device, bridge, 1000))) {
+        ModelRegistry models = agent.getApplicationContext().getBean(ModelRegistry.class);
+        await().atMost(Duration.ofSeconds(20)).until(() -> bridge.status.containsKey(device));
+
+        // signed by a key the device does not trust
+        var stranger = PackageSignature.newKeyPair();
+        SignedPackage foreign =
+            bridge.repo.publish(
+                Bridge.variant("face-blazeface-128", tmp.resolve("v3"), "3"), stranger);
+        expectFailure(bridge, device, foreign, "unknown_key");
+
+        // a descriptor that does not match the model's real inputs
+        Path bad = Bridge.variant("face-blazeface-128", tmp.resolve("v4"), "4");
+        Files.writeString(
+            bad.resolve("model.json"),
+            Files.readString(bad.resolve("model.json"))
+                .replace("\"input\": \"input:0\"", "\"input\": \"pixels\""));
+        expectFailure(bridge, device, bridge.publish(bad), "smoke_test_failed");
+
+        // a signed, intact package whose model is not a model
+        Path junk = Bridge.variant("face-blazeface-128", tmp.resolve("v5"), "5");
+        Files.write(junk.resolve("model.onnx"), "not an onnx model".repeat(1000).getBytes());
+        expectFailure(bridge, device, bridge.publish(junk), "smoke_test_failed");
+
+        assertThat(models.require("face-short", null).version()).isEqualTo("1");
+        assertThat(infer(agent)).contains("\"model_version\":\"1\"");
+      }
+    }
+  }
+
+  static void expectFailure(Bridge bridge, String device, SignedPackage p, String code)
+      throws Exception {
+    bridge.desire(device, "face-short", p);
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .until(
+            () -> {
+              SyncMessage.ModelState s = bridge.last(device, "face-short");
+              return s != null
+                  && s.state().equals("failed")
+                  && p.manifest().version().equals(s.pending())
+                  && s.error() != null
+                  && s.error().startsWith(code);
+            });
+    assertThat(bridge.last(device, "face-short").active()).isEqualTo("1");
+  }
+
+  @Test
+  void aVersionThatFailsItsHealthWindowIsRolledBack() throws Exception {
+    try (Broker broker = Broker.embedded();
+        Bridge bridge = new Bridge(broker.url(), tmp)) {
+      SignedPackage v2 =
+          bridge.publish(Bridge.variant("face-blazeface-128", tmp.resolve("v2"), "2"));
+      String device = "cam-rollback";
+      // a latency bound no version can meet: 0.001x the previous version's median
+      try (EmbeddedServer agent =
+          ApplicationContext.run(
+              EmbeddedServer.class, agentProps(broker.url(), tmp, device, bridge, 0.001))) {
+        ModelRegistry models = agent.getApplicationContext().getBean(ModelRegistry.class);
+        await().atMost(Duration.ofSeconds(20)).until(() -> bridge.status.containsKey(device));
+        bridge.desire(device, "face-short", v2);
+        await()
+            .atMost(Duration.ofSeconds(60))
+            .until(
+                () -> {
+                  SyncMessage.ModelState s = bridge.last(device, "face-short");
+                  return s != null && s.state().equals("rolled_back");
+                });
+        SyncMessage.ModelState s = bridge.last(device, "face-short");
+        assertThat(s.active()).isEqualTo("1");
+        assertThat(s.error()).startsWith("health_window_failed").contains("median latency");
+        assertThat(models.require("face-short", null).version()).isEqualTo("1");
+        assertThat(infer(agent)).contains("\"model_version\":\"1\"");
+      }
+    }
+  }
+}
