@@ -44,6 +44,12 @@ public sealed interface SyncMessage {
   record TelemetryBatch(int schema, long seq, List<Metric> metrics) implements SyncMessage {}
 
   /**
+   * The cloud stored every outbox record of a device up to and including {@code seq}: the device
+   * may forget them. Until then it keeps them and sends them again after a reconnection.
+   */
+  record TelemetryAck(int schema, long seq) implements SyncMessage {}
+
+  /**
    * A device asks for the chunks {@code [from, to)} of file number {@code file} of a signed
    * package, or, with {@code file = -1}, for the signed manifest itself. The answer goes to the
    * request's MQTT 5 response topic: the chunks' bytes back to back (the device knows their sizes

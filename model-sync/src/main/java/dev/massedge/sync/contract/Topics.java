@@ -15,7 +15,7 @@ public final class Topics {
 
   private static final Pattern DEVICE_TOPIC =
       Pattern.compile(
-          "mass/v1/([^/+#]+)/(status|twin/desired|twin/reported|telemetry|events|commands/[a-z_]+|commands/[a-z_]+/response|chunks/response)");
+          "mass/v1/([^/+#]+)/(status|twin/desired|twin/reported|telemetry|telemetry/ack|events|commands/[a-z_]+|commands/[a-z_]+/response|chunks/response)");
 
   private Topics() {}
 
@@ -25,6 +25,7 @@ public final class Topics {
     TWIN_DESIRED,
     TWIN_REPORTED,
     TELEMETRY,
+    TELEMETRY_ACK,
     EVENTS,
     COMMAND,
     COMMAND_RESPONSE,
@@ -48,6 +49,11 @@ public final class Topics {
 
   public static String telemetry(String device) {
     return device(device) + "/telemetry";
+  }
+
+  /** Where the cloud says how far it has stored a device's outbox records. */
+  public static String telemetryAck(String device) {
+    return device(device) + "/telemetry/ack";
   }
 
   public static String events(String device) {
@@ -96,6 +102,7 @@ public final class Topics {
           case "twin/desired" -> Kind.TWIN_DESIRED;
           case "twin/reported" -> Kind.TWIN_REPORTED;
           case "telemetry" -> Kind.TELEMETRY;
+          case "telemetry/ack" -> Kind.TELEMETRY_ACK;
           case "events" -> Kind.EVENTS;
           default -> Kind.CHUNK_RESPONSE;
         };

@@ -51,24 +51,70 @@ public final class MqttLink implements AutoCloseable {
       String statusTopic,
       Supplier<byte[]> birth,
       byte[] will,
-      int keepAliveSeconds) {
+      int keepAliveSeconds,
+      boolean persistentSession) {
     public Options(String url, String clientId) {
-      this(url, clientId, null, null, null, null, null, null, 30);
+      this(url, clientId, null, null, null, null, null, null, 30, false);
+    }
+
+    /**
+     * A session the broker keeps for a day while this client is away (clean start off): QoS 1
+     * messages for its subscriptions wait at the broker. For receivers that must not miss any.
+     */
+    public Options persistent() {
+      return new Options(
+          url,
+          clientId,
+          username,
+          password,
+          socketFactory,
+          statusTopic,
+          birth,
+          will,
+          keepAliveSeconds,
+          true);
     }
 
     public Options withStatus(String topic, Supplier<byte[]> birth, byte[] will) {
       return new Options(
-          url, clientId, username, password, socketFactory, topic, birth, will, keepAliveSeconds);
+          url,
+          clientId,
+          username,
+          password,
+          socketFactory,
+          topic,
+          birth,
+          will,
+          keepAliveSeconds,
+          persistentSession);
     }
 
     public Options withCredentials(String user, byte[] pass) {
       return new Options(
-          url, clientId, user, pass, socketFactory, statusTopic, birth, will, keepAliveSeconds);
+          url,
+          clientId,
+          user,
+          pass,
+          socketFactory,
+          statusTopic,
+          birth,
+          will,
+          keepAliveSeconds,
+          persistentSession);
     }
 
     public Options withSocketFactory(SocketFactory f) {
       return new Options(
-          url, clientId, username, password, f, statusTopic, birth, will, keepAliveSeconds);
+          url,
+          clientId,
+          username,
+          password,
+          f,
+          statusTopic,
+          birth,
+          will,
+          keepAliveSeconds,
+          persistentSession);
     }
   }
 
@@ -124,9 +170,13 @@ public final class MqttLink implements AutoCloseable {
 
   private MqttConnectionOptions connectionOptions() {
     MqttConnectionOptions o = new MqttConnectionOptions();
-    o.setAutomaticReconnect(true);
-    o.setAutomaticReconnectDelay(1, 30);
-    o.setCleanStart(true);
+    // reconnection is ours (connect() retries with backoff): Paho 1.2.5's own automatic reconnect
+    // never came back for a clean-start-off session after a broker outage of a minute
+    o.setAutomaticReconnect(false);
+    o.setCleanStart(!options.persistentSession());
+    if (options.persistentSession()) {
+      o.setSessionExpiryInterval(7L * 24 * 3600);
+    }
     o.setConnectionTimeout(10);
     o.setKeepAliveInterval(options.keepAliveSeconds());
     if (options.username() != null) {
@@ -158,7 +208,7 @@ public final class MqttLink implements AutoCloseable {
             @Override
             public void onFailure(IMqttToken t, Throwable e) {
               lastError = "cannot connect to " + options.url() + ": " + describe(e);
-              long delay = Math.min(30, 1L << Math.min(attempt, 5));
+              long delay = Math.min(15, 1L << Math.min(attempt - 1, 4));
               log.warn("MQTT {} (retrying in {} s)", lastError, delay);
               // Paho retries only connections that once succeeded: retry the first one here
               timer.schedule(
@@ -396,6 +446,9 @@ public final class MqttLink implements AutoCloseable {
       log.warn("MQTT {}: {}", options.url(), lastError);
       // answers to open requests will not come on this connection: fail them now
       requests.values().forEach(f -> f.completeExceptionally(new NotConnectedException(lastError)));
+      if (!closed) {
+        timer.schedule(() -> connect(1), 1, TimeUnit.SECONDS);
+      }
     }
 
     @Override
@@ -425,7 +478,7 @@ public final class MqttLink implements AutoCloseable {
     @Override
     public void connectComplete(boolean reconnect, String serverUri) {
       lastError = "";
-      log.info("MQTT connected to {}{}", serverUri, reconnect ? " (again)" : "");
+      log.info("MQTT connected to {}", serverUri);
       for (Subscription s : subscriptions) {
         subscribeNow(s.filter(), s.qos());
       }

@@ -166,13 +166,19 @@ public final class Outbox implements AutoCloseable {
 
   /** The oldest unacknowledged records, at most {@code max}, in order. */
   public synchronized List<Entry> peek(int max) throws IOException {
+    return peekFrom(0, max);
+  }
+
+  /** The oldest unacknowledged records from sequence number {@code from} on, at most max. */
+  public synchronized List<Entry> peekFrom(long from, int max) throws IOException {
     List<Entry> out = new ArrayList<>();
+    long start = Math.max(from, acked);
     if (tail != null) {
       tail.force(false);
     }
     for (var e : segments.entrySet()) {
       Long next = segments.higherKey(e.getKey());
-      if (next != null && next <= acked) {
+      if (next != null && next <= start) {
         continue;
       }
       try (FileChannel ch = FileChannel.open(e.getValue(), StandardOpenOption.READ)) {
@@ -185,7 +191,7 @@ public final class Outbox implements AutoCloseable {
             break;
           }
           int len = head.getInt(0);
-          if (seq >= acked) {
+          if (seq >= start) {
             ByteBuffer body = ByteBuffer.allocate(len);
             ch.read(body, pos + HEADER);
             out.add(new Entry(seq, body.array()));
@@ -218,6 +224,11 @@ public final class Outbox implements AutoCloseable {
       Files.deleteIfExists(first.getValue());
       segments.remove(first.getKey());
     }
+  }
+
+  /** Every record before this sequence number is acknowledged. */
+  public synchronized long ackedUpTo() {
+    return acked;
   }
 
   public synchronized Stats stats() {

@@ -31,6 +31,7 @@ class ContractTest {
                   new SyncMessage.Metric(
                       "latency_p95_ms", Map.of("model", "face-short"), 2.5, 1L))),
           new SyncMessage.ChunkRequest(1, "cd".repeat(32), 0, 3, 17),
+          new SyncMessage.TelemetryAck(1, 4242),
           new SyncMessage.Command(1, "restart_pipeline", Map.of("pipeline", "door")),
           new SyncMessage.CommandResult(1, false, "unknown_pipeline", "no pipeline 'x'", Map.of()));
 

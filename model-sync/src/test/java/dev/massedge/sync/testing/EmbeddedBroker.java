@@ -25,7 +25,7 @@ final class EmbeddedBroker implements Broker {
             <tcp-listener><port>%d</port><bind-address>127.0.0.1</bind-address></tcp-listener>
           </listeners>
           <anonymous-usage-statistics><enabled>false</enabled></anonymous-usage-statistics>
-          <persistence><mode>in-memory</mode></persistence>
+          <mqtt><queued-messages><max-queue-size>1000000</max-queue-size></queued-messages></mqtt>
         </hivemq>
         """
             .formatted(port));

@@ -13,8 +13,15 @@ final class MosquittoBroker implements Broker {
   MosquittoBroker(int port) throws Exception {
     this.port = port;
     conf = Files.createTempFile("mosquitto", ".conf");
+    Path data = Files.createTempDirectory("mosquitto-data");
+    // persistence on, as in production: sessions and their queued QoS 1 messages survive a restart
     Files.writeString(
-        conf, "listener " + port + " 127.0.0.1\nallow_anonymous true\npersistence false\n");
+        conf,
+        "listener "
+            + port
+            + " 127.0.0.1\nallow_anonymous true\npersistence true\npersistence_location "
+            + data
+            + "/\nmax_queued_messages 1000000\nautosave_interval 1\n");
     start();
   }
 
