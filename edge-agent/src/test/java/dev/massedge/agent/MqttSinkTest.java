@@ -96,23 +96,25 @@ class MqttSinkTest {
           ApplicationContext.run(EmbeddedServer.class, p, "test").getApplicationContext()) {
         await()
             .atMost(Duration.ofSeconds(30))
-            .until(() -> seen.getOrDefault("mass/v1/cam7/events/porch", "").contains("face_left"));
+            .until(
+                () -> seen.getOrDefault("mass/v1/cam7/ha/events/porch", "").contains("face_left"));
         await()
             .atMost(Duration.ofSeconds(10))
-            .until(() -> seen.getOrDefault("mass/v1/cam7/events/kiosk", "").contains("wake_word"));
-        assertThat(seen.get("mass/v1/cam7/status")).contains("online");
+            .until(
+                () -> seen.getOrDefault("mass/v1/cam7/ha/events/kiosk", "").contains("wake_word"));
+        assertThat(seen.get("mass/v1/cam7/ha/status")).contains("online");
         assertThat(seen.get("homeassistant/sensor/mass_cam7_porch_faces/config"))
-            .contains("\"state_topic\":\"mass/v1/cam7/state/porch\"");
+            .contains("\"state_topic\":\"mass/v1/cam7/ha/state/porch\"");
         assertThat(seen.get("homeassistant/binary_sensor/mass_cam7_porch_face_present/config"))
             .contains("occupancy");
         assertThat(seen)
             .containsKeys(
                 "homeassistant/binary_sensor/mass_cam7_kiosk_wake/config",
                 "homeassistant/binary_sensor/mass_cam7_kiosk_speaking/config");
-        assertThat(seen.get("mass/v1/cam7/state/porch"))
+        assertThat(seen.get("mass/v1/cam7/ha/state/porch"))
             .contains("\"faces\":1")
             .contains("\"faces\":0");
-        assertThat(seen.get("mass/v1/cam7/state/kiosk"))
+        assertThat(seen.get("mass/v1/cam7/ha/state/kiosk"))
             .contains("\"wake\":\"ON\"")
             .contains("\"speaking\":\"ON\"");
         assertThat(
@@ -122,7 +124,7 @@ class MqttSinkTest {
       // a clean stop says offline
       await()
           .atMost(Duration.ofSeconds(10))
-          .until(() -> seen.get("mass/v1/cam7/status").endsWith("offline"));
+          .until(() -> seen.get("mass/v1/cam7/ha/status").endsWith("offline"));
       watcher.disconnect();
     }
   }

@@ -54,6 +54,13 @@ public class ModelRegistry implements AutoCloseable {
   public static final class Stats {
     public final AtomicLong calls = new AtomicLong();
     public final AtomicLong errors = new AtomicLong();
+    public final dev.massedge.agent.pipeline.LatencyRecorder latency =
+        new dev.massedge.agent.pipeline.LatencyRecorder();
+  }
+
+  /** Every version's stats so far, keyed "name@version". */
+  public Map<String, Stats> allStats() {
+    return Map.copyOf(stats);
   }
 
   public ModelRegistry(AgentConfig config, MeterRegistry meters, @Nullable DeviceModels store) {
@@ -184,6 +191,7 @@ public class ModelRegistry implements AutoCloseable {
     String outcome = "error";
     Stats s = stats(m.name(), m.version());
     s.calls.incrementAndGet();
+    long t0 = System.nanoTime();
     try {
       T result = call.get();
       outcome = "ok";
@@ -195,6 +203,7 @@ public class ModelRegistry implements AutoCloseable {
       meters.counter("mass.inference.errors", "model", m.name(), "code", e.code()).increment();
       throw e;
     } finally {
+      s.latency.record(System.nanoTime() - t0);
       sample.stop(
           Timer.builder("mass.inference.latency")
               .description("inference request latency, decoding and post-processing included")

@@ -31,10 +31,10 @@ import org.slf4j.LoggerFactory;
  * Pipeline events to an MQTT 5 broker, and Home Assistant MQTT discovery for every pipeline. The
  * agent owns the connection: it starts without a broker and connects (and reconnects) in the
  * background; while offline, up to {@code mass.mqtt.buffer} messages wait in memory and the rest
- * are dropped and counted. Topics (interim, until the model-sync contract): {@code
- * mass/v1/<device>/status} (online/offline, retained, the will), {@code
- * mass/v1/<device>/events/<pipeline>} (every event, QoS 1), {@code
- * mass/v1/<device>/state/<pipeline>} (retained state for Home Assistant).
+ * are dropped and counted. Topics, under {@code mass/v1/<device>/ha} so they never clash with the
+ * model-sync contract (whose events and telemetry go through the disk outbox): {@code …/ha/status}
+ * (online/offline, retained, the will), {@code …/ha/events/<pipeline>} (every event, QoS 1), {@code
+ * …/ha/state/<pipeline>} (retained state for Home Assistant).
  */
 @Context
 @Requires(property = "mass.mqtt.url")
@@ -60,7 +60,7 @@ public class MqttSink implements AutoCloseable {
       ObjectMapper json)
       throws MqttException {
     this.device = deviceId.isBlank() ? hostname() : deviceId;
-    this.base = "mass/v1/" + device;
+    this.base = "mass/v1/" + device + "/ha";
     this.json = json;
     this.pipelines = pipelines;
     client = new MqttAsyncClient(url, "mass-agent-" + device, new MemoryPersistence());

@@ -24,7 +24,9 @@ public class EventBus {
         recent.removeFirst();
       }
     }
-    sink.tryEmitNext(e);
+    synchronized (sink) {
+      sink.tryEmitNext(e); // pipelines publish from their own threads: one emitter at a time
+    }
   }
 
   public Flux<PipelineEvent> events() {

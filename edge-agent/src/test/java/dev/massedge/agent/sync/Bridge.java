@@ -30,6 +30,11 @@ final class Bridge implements AutoCloseable {
   final ChunkServer server;
   final Map<String, List<SyncMessage.TwinReported>> reported = new ConcurrentHashMap<>();
   final Map<String, String> status = new ConcurrentHashMap<>();
+
+  /** Telemetry and events as the cloud stores them: decoded JSON, in order, once each. */
+  final List<String> records = new CopyOnWriteArrayList<>();
+
+  final dev.massedge.sync.outbox.OutboxReceiver receiver;
   private long twinVersion = 0;
 
   Bridge(String brokerUrl, Path dir) throws Exception {
@@ -37,6 +42,19 @@ final class Bridge implements AutoCloseable {
     link =
         new MqttLink(new MqttLink.Options(brokerUrl, "test-bridge-" + System.nanoTime())).start();
     server = new ChunkServer(link, repo, 2);
+    receiver =
+        new dev.massedge.sync.outbox.OutboxReceiver(
+            link,
+            (device, kind, seq, payload) -> {
+              byte[] b = payload;
+              if (b.length > 2 && (b[0] & 0xff) == 0x1f && (b[1] & 0xff) == 0x8b) {
+                b =
+                    new java.util.zip.GZIPInputStream(new java.io.ByteArrayInputStream(b))
+                        .readAllBytes();
+              }
+              records.add(
+                  device + " " + kind + " " + seq + " " + new String(b, StandardCharsets.UTF_8));
+            });
     link.subscribe(
         "mass/v1/+/twin/reported",
         1,
@@ -103,6 +121,7 @@ final class Bridge implements AutoCloseable {
 
   @Override
   public void close() {
+    receiver.close();
     server.close();
     link.close();
   }
