@@ -96,6 +96,17 @@ final class Bridge implements AutoCloseable {
     return to;
   }
 
+  /** Another version whose last layers were retrained ({@code fraction} of the weight bytes). */
+  static Path retrained(String model, Path to, String version, double fraction) throws Exception {
+    variant(model, to, version);
+    dev.massedge.inference.FineTune.lastLayers(
+        MODELS.resolve(model).resolve("model.onnx"),
+        to.resolve("model.onnx"),
+        fraction,
+        version.hashCode());
+    return to;
+  }
+
   SignedPackage publish(Path modelDir) throws Exception {
     return repo.publish(modelDir, fleetKey);
   }
