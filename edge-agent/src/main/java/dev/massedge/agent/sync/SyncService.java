@@ -93,7 +93,12 @@ public class SyncService implements AutoCloseable {
             ? new HttpChunkSource(URI.create(config.httpUrl()), Duration.ofSeconds(30))
             : new MqttChunkSource(link, device, Duration.ofSeconds(30));
     delivery =
-        new Delivery(source, store.chunks(), new RateLimiter(config.bandwidth()), 4, 256 * 1024);
+        new Delivery(
+            source,
+            store.chunks(),
+            new RateLimiter(config.bandwidth()),
+            Delivery.WINDOW,
+            Delivery.REQUEST_BYTES);
     desired = readDesired();
     link.subscribe(Topics.twinDesired(device), 1, (t, m) -> onDesired(m.getPayload()));
     link.onConnected(

@@ -23,6 +23,13 @@ import java.util.function.Consumer;
  * delivery cut by a lost link or a restart resumes where it stopped.
  */
 public final class Delivery {
+  /**
+   * Requests in flight and bytes per request: 4 MiB outstanding, measured in docs/benchmarks.md.
+   */
+  public static final int WINDOW = 8;
+
+  public static final int REQUEST_BYTES = 512 * 1024;
+
   private final ChunkSource source;
   private final ChunkStore store;
   private final RateLimiter limiter;
@@ -48,7 +55,7 @@ public final class Delivery {
   }
 
   public Delivery(ChunkSource source, ChunkStore store) {
-    this(source, store, RateLimiter.unlimited(), 4, 256 * 1024);
+    this(source, store, RateLimiter.unlimited(), WINDOW, REQUEST_BYTES);
   }
 
   /** Fetches and checks the signed manifest the twin names. */

@@ -19,7 +19,7 @@ final class MosquittoBroker implements Broker {
         conf,
         "listener "
             + port
-            + " 127.0.0.1\nallow_anonymous true\npersistence true\npersistence_location "
+            + " 127.0.0.1\nset_tcp_nodelay true\nallow_anonymous true\npersistence true\npersistence_location "
             + data
             + "/\nmax_queued_messages 1000000\nautosave_interval 1\n");
     start();

@@ -1,0 +1,212 @@
+package dev.massedge.agent.bench;
+
+import dev.massedge.inference.FineTune;
+import dev.massedge.sync.delivery.ChunkServer;
+import dev.massedge.sync.delivery.Delivery;
+import dev.massedge.sync.delivery.HttpChunkServer;
+import dev.massedge.sync.delivery.HttpChunkSource;
+import dev.massedge.sync.delivery.MqttChunkSource;
+import dev.massedge.sync.delivery.PackageRepository;
+import dev.massedge.sync.link.MqttLink;
+import dev.massedge.sync.outbox.Outbox;
+import dev.massedge.sync.outbox.OutboxReceiver;
+import dev.massedge.sync.outbox.OutboxSender;
+import dev.massedge.sync.pkg.ChunkStore;
+import dev.massedge.sync.pkg.PackageSignature;
+import dev.massedge.sync.pkg.SignedPackage;
+import dev.massedge.sync.testing.Broker;
+import dev.massedge.sync.testing.TcpProxy;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.KeyPair;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.Random;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Model sync, side by side in one run: a 10 MB package delivered to one device over MQTT (embedded
+ * HiveMQ CE and Mosquitto, through a byte-counting TCP proxy) and over HTTP ranges; the delta of a
+ * retrained head; the outbox's sustained throughput to Mosquitto under two fsync policies. Run with
+ * {@code ./mass bench sync}.
+ */
+public final class SyncBench {
+  private SyncBench() {}
+
+  static double http(PackageRepository repo, SignedPackage pkg, Path work, int runs, long size)
+      throws Exception {
+    try (HttpChunkServer http = new HttpChunkServer(repo, new InetSocketAddress("127.0.0.1", 0))) {
+      HttpChunkSource src =
+          new HttpChunkSource(
+              URI.create("http://127.0.0.1:" + http.port()), Duration.ofSeconds(30));
+      double best = 0;
+      for (int r = 0; r < runs; r++) {
+        long s0 = System.nanoTime();
+        Delivery d = new Delivery(src, new ChunkStore(work.resolve("http-" + r)));
+        d.fetch(pkg.sha256(), d.manifest(pkg.sha256(), 30_000).manifest(), p -> {});
+        best = Math.max(best, size / 1e6 / ((System.nanoTime() - s0) / 1e9));
+      }
+      return best;
+    }
+  }
+
+  public static void main(String[] args) throws Exception {
+    boolean quick = Arrays.asList(args).contains("--quick");
+    Path models = Path.of(System.getProperty("mass.models.dir", "models"));
+    Path work = Files.createTempDirectory("mass-sync-bench");
+    KeyPair key = PackageSignature.newKeyPair();
+    PackageRepository repo = new PackageRepository(work.resolve("repo"));
+
+    // a 10 MB package: incompressible bytes, as quantized weights nearly are
+    Path big = Files.createDirectories(work.resolve("big"));
+    byte[] data = new byte[10 * 1024 * 1024];
+    new Random(1).nextBytes(data);
+    Files.write(big.resolve("model.onnx"), data);
+    Files.writeString(
+        big.resolve("model.json"),
+        "{\"name\":\"big\",\"version\":\"1\",\"task\":\"tensor\",\"engine\":\"onnxruntime\",\"file\":\"model.onnx\"}");
+    SignedPackage pkg = repo.publish(big, key);
+    long size = data.length;
+
+    System.out.println("== delivery of a 10 MB package to one device on loopback ==");
+    int runs = quick ? 1 : 3;
+    double httpRate = http(repo, pkg, work, runs, size);
+    System.out.printf(
+        "HTTP range requests      %7.1f MB/s (best of %d runs, as every figure here)%n",
+        httpRate, runs);
+    for (String name : new String[] {"embedded", "mosquitto"}) {
+      Broker broker;
+      try {
+        broker = Broker.of(name);
+      } catch (Exception e) {
+        System.out.println(name + ": not available (" + e.getMessage() + ")");
+        continue;
+      }
+      try (broker;
+          TcpProxy proxy = new TcpProxy(broker.port())) {
+        MqttLink server = new MqttLink(new MqttLink.Options(broker.url(), "bench-bridge")).start();
+        ChunkServer chunks = new ChunkServer(server, repo, 2);
+        MqttLink device = new MqttLink(new MqttLink.Options(proxy.url(), "bench-dev")).start();
+        while (!server.connected() || !device.connected()) {
+          Thread.sleep(50);
+        }
+        Thread.sleep(300);
+        MqttChunkSource source = new MqttChunkSource(device, "bench-dev", Duration.ofSeconds(30));
+        double best = 0;
+        double wire = 0;
+        for (int r = 0; r < runs; r++) {
+          ChunkStore store = new ChunkStore(work.resolve("dev-" + name + "-" + r));
+          long up0 = proxy.bytesUp();
+          long down0 = proxy.bytesDown();
+          long s0 = System.nanoTime();
+          Delivery d =
+              new Delivery(
+                  source,
+                  store,
+                  dev.massedge.sync.delivery.RateLimiter.unlimited(),
+                  Integer.getInteger("w", Delivery.WINDOW),
+                  Integer.getInteger("rb", Delivery.REQUEST_BYTES));
+          d.fetch(pkg.sha256(), d.manifest(pkg.sha256(), 30_000).manifest(), p -> {});
+          double secs = (System.nanoTime() - s0) / 1e9;
+          best = Math.max(best, size / 1e6 / secs);
+          wire = (double) (proxy.bytesUp() - up0 + proxy.bytesDown() - down0) / size;
+        }
+        System.out.printf(
+            "MQTT 5 via %-9s      %7.1f MB/s (%.2fx HTTP), bytes on the wire %.4fx the package (both directions, MQTT framing included)%n",
+            name, best, best / httpRate, wire);
+        chunks.close();
+        device.close();
+        server.close();
+      }
+    }
+
+    System.out.println(
+        "== delta: a retrained head (BlazeFace 256, last layers' weights changed) ==");
+    for (double fraction : new double[] {0.05, 0.25}) {
+      Path base = models.resolve("face-blazeface-256");
+      Path v2 = Files.createDirectories(work.resolve("ft-" + fraction));
+      Files.writeString(
+          v2.resolve("model.json"),
+          Files.readString(base.resolve("model.json"))
+              .replaceFirst(
+                  "\"version\"\\s*:\\s*\"[^\"]*\"", "\"version\": \"ft" + fraction + "\""));
+      long changed =
+          FineTune.lastLayers(base.resolve("model.onnx"), v2.resolve("model.onnx"), fraction, 7);
+      PackageRepository r = new PackageRepository(work.resolve("delta-" + fraction));
+      SignedPackage a = r.publish(base, key);
+      SignedPackage b = r.publish(v2, key);
+      ChunkStore dev = new ChunkStore(work.resolve("delta-dev-" + fraction));
+      try (HttpChunkServer http = new HttpChunkServer(r, new InetSocketAddress("127.0.0.1", 0))) {
+        HttpChunkSource src =
+            new HttpChunkSource(
+                URI.create("http://127.0.0.1:" + http.port()), Duration.ofSeconds(30));
+        Delivery d = new Delivery(src, dev);
+        d.fetch(a.sha256(), a.manifest(), p -> {});
+        Delivery.Progress p = d.fetch(b.sha256(), b.manifest(), x -> {});
+        long total = b.manifest().files().get(0).size();
+        System.out.printf(
+            "%2.0f %% of weights retrained: %7d bytes changed, %7d fetched = %.2fx the change, %.1f %% of the %d-byte model%n",
+            fraction * 100,
+            changed,
+            p.bytesFetched(),
+            (double) p.bytesFetched() / changed,
+            100.0 * p.bytesFetched() / total,
+            total);
+      }
+    }
+
+    System.out.println("== outbox to Mosquitto, confirmed end to end ==");
+    int n = quick ? 5000 : 20000;
+    try (Broker broker = Broker.mosquitto()) {
+      for (int fsync : new int[] {1, 100}) {
+        MqttLink cloud =
+            new MqttLink(new MqttLink.Options(broker.url(), "bench-cloud-" + fsync).persistent())
+                .start();
+        AtomicLong got = new AtomicLong();
+        OutboxReceiver receiver =
+            new OutboxReceiver(cloud, (dev, kind, seq, payload) -> got.incrementAndGet());
+        MqttLink device =
+            new MqttLink(new MqttLink.Options(broker.url(), "bench-dev-" + fsync)).start();
+        while (!cloud.connected() || !device.connected()) {
+          Thread.sleep(50);
+        }
+        Thread.sleep(300);
+        Outbox outbox = new Outbox(work.resolve("outbox-" + fsync), 256 << 20, 8 << 20, fsync);
+        String dev = "bench" + fsync;
+        OutboxSender sender =
+            new OutboxSender(
+                    outbox,
+                    device,
+                    e ->
+                        new OutboxSender.Publication(
+                            "mass/v1/" + dev + "/telemetry", e.data(), null),
+                    10,
+                    "mass/v1/" + dev + "/telemetry/ack",
+                    2000)
+                .start();
+        byte[] rec = new byte[200];
+        long s0 = System.nanoTime();
+        for (int i = 0; i < n; i++) {
+          outbox.append(rec);
+          sender.wakeup();
+        }
+        double appendSecs = (System.nanoTime() - s0) / 1e9;
+        while (got.get() < n || outbox.stats().pending() > 0) {
+          Thread.sleep(5);
+        }
+        double secs = (System.nanoTime() - s0) / 1e9;
+        System.out.printf(
+            "fsync every %3d record(s): appends %8.0f records/s; delivered and confirmed %7.0f records/s (%d records of 200 B)%n",
+            fsync, n / appendSecs, n / secs, n);
+        sender.close();
+        receiver.close();
+        device.close();
+        cloud.close();
+        outbox.close();
+      }
+    }
+    System.exit(0);
+  }
+}
