@@ -19,7 +19,7 @@ import java.util.List;
 public class DeviceModels {
   private final ModelStore store;
 
-  public DeviceModels(SyncConfig config) {
+  public DeviceModels(SyncConfig config, dev.massedge.agent.AgentConfig agent) {
     TrustStore trust = new TrustStore();
     List<String> keys = config.trustedKeys() == null ? List.of() : config.trustedKeys();
     for (int i = 0; i < keys.size(); i++) {

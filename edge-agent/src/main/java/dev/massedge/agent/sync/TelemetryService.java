@@ -156,6 +156,7 @@ public class TelemetryService implements AutoCloseable {
     Map<String, Object> m = new LinkedHashMap<>();
     m.put("pending", s.pending());
     m.put("dropped", s.dropped());
+    m.put("next_seq", s.nextSeq());
     m.put("append_failures", appendFailures.get());
     m.put("sent", sender.sent());
     m.put("resent", sender.resent());

@@ -145,8 +145,44 @@ class SyncTest {
         Files.write(junk.resolve("model.onnx"), "not an onnx model".repeat(1000).getBytes());
         expectFailure(bridge, device, bridge.publish(junk), "smoke_test_failed");
 
+        // a manifest altered after signing (the version changed, the signature kept)
+        SignedPackage good =
+            bridge.publish(Bridge.variant("face-blazeface-128", tmp.resolve("v6"), "6"));
+        var m = good.manifest();
+        SignedPackage altered =
+            bridge.repo.add(
+                new SignedPackage(
+                    new dev.massedge.sync.pkg.ModelManifest(
+                        m.format(),
+                        m.name(),
+                        "7",
+                        m.task(),
+                        m.engine(),
+                        m.executionProviders(),
+                        m.files(),
+                        m.descriptor()),
+                    good.signatures()));
+        expectFailure(bridge, device, altered, "signature_invalid");
+
+        // the server's copy of a file is damaged: the chunk hashes refuse what it sends
+        SignedPackage v8 =
+            bridge.publish(Bridge.retrained("face-blazeface-128", tmp.resolve("v8"), "8", 0.5));
+        Path served = bridge.repo.file(v8.manifest().files().get(0).sha256());
+        byte[] bytes = Files.readAllBytes(served);
+        for (int i = 0; i < bytes.length; i += 1000) {
+          bytes[i] ^= 0x40; // every chunk the device lacks arrives damaged
+        }
+        Files.write(served, bytes);
+        expectFailure(bridge, device, v8, "chunk_hash_mismatch");
+
         assertThat(models.require("face-short", null).version()).isEqualTo("1");
         assertThat(infer(agent)).contains("\"model_version\":\"1\"");
+        assertThat(
+                agent.getApplicationContext().getBean(ModelRegistry.class).all().stream()
+                    .filter(x -> x.name().equals("face-short"))
+                    .map(x -> x.version())
+                    .toList())
+            .containsExactly("1");
       }
     }
   }

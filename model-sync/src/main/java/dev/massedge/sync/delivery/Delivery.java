@@ -51,7 +51,14 @@ public final class Delivery {
     this.store = store;
     this.limiter = limiter;
     this.window = Math.max(1, window);
-    this.requestBytes = Math.max(1, requestBytes);
+    // on a limited link, requests of at most a quarter second's worth: smooth, and little lost to
+    // a cut
+    long limit = limiter.bytesPerSecond();
+    this.requestBytes =
+        (int)
+            Math.max(
+                1,
+                limit > 0 ? Math.min(requestBytes, Math.max(16 * 1024, limit / 4)) : requestBytes);
   }
 
   public Delivery(ChunkSource source, ChunkStore store) {

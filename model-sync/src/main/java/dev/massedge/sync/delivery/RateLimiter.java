@@ -14,6 +14,11 @@ public final class RateLimiter {
     this.tokens = bytesPerSecond;
   }
 
+  /** The limit, 0 when there is none. */
+  public long bytesPerSecond() {
+    return (long) rate;
+  }
+
   public static RateLimiter unlimited() {
     return new RateLimiter(0);
   }
