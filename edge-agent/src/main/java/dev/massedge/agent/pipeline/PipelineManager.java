@@ -244,7 +244,7 @@ public class PipelineManager implements AutoCloseable {
     for (PipelineConfig c : configs) {
       String uses =
           c.model() != null ? c.model() : c.kind().equals("camera") ? "face-short" : "vad";
-      if (!c.enabled() || !uses.equals(model)) {
+      if (!enabledOverride.getOrDefault(c.name(), c.enabled()) || !uses.equals(model)) {
         continue;
       }
       Pipeline old = pipelines.remove(c.name());
@@ -264,6 +264,65 @@ public class PipelineManager implements AutoCloseable {
       } catch (RuntimeException e) {
         failed.put(c.name(), e.getMessage());
         log.error("pipeline {} not restarted: {}", c.name(), e.getMessage());
+      }
+    }
+  }
+
+  /** Remote overrides from the twin, by pipeline: currently {@code enabled}. */
+  private final Map<String, Boolean> enabledOverride = new LinkedHashMap<>();
+
+  /**
+   * Applies the twin's per-pipeline settings ({@code {"door": {"enabled": false}}}): a pipeline
+   * switched off stops, one switched on starts. Returns, per pipeline, the settings in force or why
+   * a setting was refused (an unknown pipeline, a key that cannot be changed remotely).
+   */
+  public synchronized Map<String, Object> applyOverrides(Map<String, Object> wanted) {
+    Map<String, Object> result = new LinkedHashMap<>();
+    for (Map.Entry<String, Object> e : wanted.entrySet()) {
+      PipelineConfig c =
+          configs.stream().filter(x -> x.name().equals(e.getKey())).findFirst().orElse(null);
+      if (c == null) {
+        result.put(e.getKey(), Map.of("error", "no pipeline '" + e.getKey() + "' on this device"));
+        continue;
+      }
+      if (!(e.getValue() instanceof Map<?, ?> settings)) {
+        result.put(e.getKey(), Map.of("error", "settings must be an object"));
+        continue;
+      }
+      Map<String, Object> r = new LinkedHashMap<>();
+      for (Map.Entry<?, ?> kv : settings.entrySet()) {
+        if ("enabled".equals(kv.getKey()) && kv.getValue() instanceof Boolean on) {
+          setEnabled(c, on);
+          r.put("enabled", on);
+        } else {
+          r.put(
+              String.valueOf(kv.getKey()),
+              Map.of("error", "not settable remotely (settable: enabled)"));
+        }
+      }
+      result.put(e.getKey(), r);
+    }
+    return result;
+  }
+
+  private void setEnabled(PipelineConfig c, boolean on) {
+    Boolean before = enabledOverride.put(c.name(), on);
+    if (before != null && before == on) {
+      return;
+    }
+    Pipeline running = pipelines.get(c.name());
+    if (!on && running != null) {
+      pipelines.remove(c.name()).close();
+      log.info("pipeline {} stopped by the twin", c.name());
+    } else if (on && running == null) {
+      try {
+        Pipeline p = build(c, models, bus, gpio, sensors);
+        pipelines.put(c.name(), p);
+        failed.remove(c.name());
+        p.start();
+        log.info("pipeline {} started by the twin", c.name());
+      } catch (RuntimeException e) {
+        failed.put(c.name(), e.getMessage());
       }
     }
   }

@@ -2,6 +2,7 @@ package dev.massedge.agent.sync;
 
 import dev.massedge.agent.models.DeviceModels;
 import dev.massedge.agent.models.ModelRegistry;
+import dev.massedge.agent.pipeline.PipelineManager;
 import dev.massedge.inference.InferenceException;
 import dev.massedge.inference.model.LoadedModel;
 import dev.massedge.inference.model.SmokeTest;
@@ -64,14 +65,18 @@ public class SyncService implements AutoCloseable {
   private final Semaphore wake = new Semaphore(0);
   private final Thread loop;
   private volatile SyncMessage.TwinDesired desired;
+  private volatile Map<String, Object> appliedConfig = Map.of();
+  private final PipelineManager pipelines;
   private volatile boolean closed;
 
   public SyncService(
       SyncConfig config,
       ModelRegistry registry,
       DeviceModels models,
+      PipelineManager pipelines,
       @Value("${mass.agent.device-id:}") String deviceId) {
     this.config = config;
+    this.pipelines = pipelines;
     this.registry = registry;
     this.store = models.store();
     this.device = deviceId.isBlank() ? hostname() : deviceId;
@@ -203,7 +208,11 @@ public class SyncService implements AutoCloseable {
         wake.tryAcquire(5, TimeUnit.SECONDS);
         wake.drainPermits();
         SyncMessage.TwinDesired d = desired;
-        if (d == null || d.models() == null) {
+        if (d == null) {
+          continue;
+        }
+        applyConfig(d);
+        if (d.models() == null) {
           continue;
         }
         for (Map.Entry<String, ModelRef> e : d.models().entrySet()) {
@@ -217,6 +226,22 @@ public class SyncService implements AutoCloseable {
       } catch (RuntimeException | IOException e) {
         log.error("model sync: {}", e.toString(), e);
       }
+    }
+  }
+
+  /** The twin's {@code config.pipelines}: what a pipeline may have changed remotely. */
+  @SuppressWarnings("unchecked")
+  private void applyConfig(SyncMessage.TwinDesired d) {
+    Object p = d.config() == null ? null : d.config().get("pipelines");
+    Map<String, Object> applied = new LinkedHashMap<>();
+    if (p instanceof Map<?, ?> m) {
+      applied.put("pipelines", pipelines.applyOverrides((Map<String, Object>) m));
+    } else if (p != null) {
+      applied.put("pipelines", Map.of("error", "config.pipelines must be an object"));
+    }
+    if (!applied.equals(appliedConfig)) {
+      appliedConfig = applied;
+      publishReported();
     }
   }
 
@@ -236,6 +261,7 @@ public class SyncService implements AutoCloseable {
                 SyncCodec.SCHEMA,
                 d == null ? 0 : d.version(),
                 new LinkedHashMap<>(reported),
+                appliedConfig,
                 System.currentTimeMillis()));
     link.publish(
         Topics.twinReported(device), b, 1, true); // retained: the next connection repeats it anyway

@@ -111,6 +111,21 @@ final class Bridge implements AutoCloseable {
     return repo.publish(modelDir, fleetKey);
   }
 
+  /** A desired twin with configuration only. */
+  void desireConfig(String device, Map<String, Object> config) throws Exception {
+    twinVersion++;
+    byte[] b =
+        SyncCodec.write(
+            new SyncMessage.TwinDesired(SyncCodec.SCHEMA, twinVersion, Map.of(), config));
+    link.publish(Topics.twinDesired(device), b, 1, true).get();
+  }
+
+  /** The configuration the device last reported as applied. */
+  Map<String, Object> lastConfig(String device) {
+    List<SyncMessage.TwinReported> l = reported.get(device);
+    return l == null || l.isEmpty() ? null : l.get(l.size() - 1).config();
+  }
+
   void desire(String device, String slot, SignedPackage p) throws Exception {
     twinVersion++;
     var ref = new SyncMessage.ModelRef(p.manifest().name(), p.manifest().version(), p.sha256());

@@ -205,6 +205,66 @@ class SyncTest {
   }
 
   @Test
+  void theTwinSwitchesPipelinesOffAndOnAndSaysWhatItRefused() throws Exception {
+    try (Broker broker = Broker.embedded();
+        Bridge bridge = new Bridge(broker.url(), tmp)) {
+      String device = "cam-config";
+      Map<String, Object> props = agentProps(broker.url(), tmp, device, bridge, 1000);
+      props.put("mass.pipelines.door.kind", "camera");
+      props.put("mass.pipelines.door.source", "ffmpeg");
+      props.put("mass.pipelines.door.input", "testsrc=size=320x240:rate=5");
+      props.put("mass.pipelines.door.input-options", List.of("-f", "lavfi", "-re"));
+      props.put("mass.pipelines.door.fps", "5");
+      try (EmbeddedServer agent = ApplicationContext.run(EmbeddedServer.class, props)) {
+        var manager =
+            agent
+                .getApplicationContext()
+                .getBean(dev.massedge.agent.pipeline.PipelineManager.class);
+        assertThat(manager.get("door")).isNotNull();
+        await().atMost(Duration.ofSeconds(20)).until(() -> bridge.status.containsKey(device));
+        bridge.desireConfig(
+            device,
+            Map.of(
+                "pipelines",
+                Map.of(
+                    "door",
+                    Map.of("enabled", false, "fps", 30),
+                    "ghost",
+                    Map.of("enabled", true))));
+        await().atMost(Duration.ofSeconds(20)).until(() -> manager.get("door") == null);
+        await()
+            .atMost(Duration.ofSeconds(20))
+            .until(() -> String.valueOf(bridge.lastConfig(device)).contains("ghost"));
+        String reported = String.valueOf(bridge.lastConfig(device));
+        assertThat(reported)
+            .contains("enabled=false")
+            .contains("not settable remotely")
+            .contains("no pipeline 'ghost'");
+
+        bridge.desireConfig(device, Map.of("pipelines", Map.of("door", Map.of("enabled", true))));
+        await().atMost(Duration.ofSeconds(20)).until(() -> manager.get("door") != null);
+        await()
+            .atMost(Duration.ofSeconds(20))
+            .until(() -> String.valueOf(bridge.lastConfig(device)).contains("enabled=true"));
+        bridge.desireConfig(device, Map.of("pipelines", Map.of("door", Map.of("enabled", false))));
+        await().atMost(Duration.ofSeconds(20)).until(() -> manager.get("door") == null);
+      }
+      // the desired state was kept on disk: off again, then a restart without the broker keeps it
+      // off
+      broker.stop();
+      Map<String, Object> offline = new HashMap<>(props);
+      try (EmbeddedServer agent = ApplicationContext.run(EmbeddedServer.class, offline)) {
+        var manager =
+            agent
+                .getApplicationContext()
+                .getBean(dev.massedge.agent.pipeline.PipelineManager.class);
+        await().atMost(Duration.ofSeconds(20)).until(() -> manager.get("door") == null);
+        assertThat(manager.status().toString()).doesNotContain("name=door");
+      }
+    }
+  }
+
+  @Test
   void aVersionThatFailsItsHealthWindowIsRolledBack() throws Exception {
     try (Broker broker = Broker.embedded();
         Bridge bridge = new Bridge(broker.url(), tmp)) {

@@ -32,9 +32,16 @@ public sealed interface SyncMessage {
   /** Per model: the version active, the state of a change under way, and why it failed. */
   record ModelState(String active, String pending, String state, String error) {}
 
-  /** What the device is (retained), for the twin version it has seen. */
+  /**
+   * What the device is (retained), for the twin version it has seen: each model slot's state, and
+   * the configuration it applied from the twin (per key: the value in force, or why not).
+   */
   record TwinReported(
-      int schema, long desiredVersion, Map<String, ModelState> models, long epochMillis)
+      int schema,
+      long desiredVersion,
+      Map<String, ModelState> models,
+      Map<String, Object> config,
+      long epochMillis)
       implements SyncMessage {}
 
   /** One measurement. */

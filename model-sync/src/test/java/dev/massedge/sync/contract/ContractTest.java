@@ -23,6 +23,7 @@ class ContractTest {
               1,
               7,
               Map.of("door", new SyncMessage.ModelState("2", "3", "verifying", null)),
+              Map.of("pipelines", Map.of("door", Map.of("enabled", true))),
               1_795_000_000_000L),
           new SyncMessage.TelemetryBatch(
               1,
