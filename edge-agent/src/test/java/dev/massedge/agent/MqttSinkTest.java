@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.massedge.inference.TestAssets;
+import dev.massedge.sync.testing.Broker;
 import io.micronaut.context.ApplicationContext;
 import io.micronaut.runtime.server.EmbeddedServer;
 import java.nio.charset.StandardCharsets;
@@ -62,7 +63,7 @@ class MqttSinkTest {
 
   @Test
   void eventsStateAndDiscoveryReachHomeAssistantsTopics() throws Exception {
-    try (Mosquitto broker = new Mosquitto()) {
+    try (Broker broker = Broker.mosquitto()) {
       MqttClient watcher = new MqttClient(broker.url(), "watcher");
       Map<String, String> seen = subscribe(watcher, "#");
       Path dir = Files.createTempDirectory(Path.of(System.getProperty("java.io.tmpdir")), "mqtt");
@@ -131,7 +132,7 @@ class MqttSinkTest {
 
   @Test
   void eventsMadeWhileTheBrokerIsDownAreKeptAndSentWhenItComesUp() throws Exception {
-    int port = Mosquitto.freePort();
+    int port = Broker.freePort();
     Map<String, Object> p = new HashMap<>();
     p.put("mass.mqtt.url", "tcp://127.0.0.1:" + port);
     p.put("mass.agent.device-id", "kiosk3");
@@ -149,7 +150,7 @@ class MqttSinkTest {
       assertThat(offline.get("connected").asBoolean()).isFalse();
       // 2 utterances and 4 speaking changes, each an event and (speaking) a state update
       assertThat(offline.get("buffered").asInt()).isGreaterThanOrEqualTo(6);
-      try (Mosquitto broker = new Mosquitto(port)) {
+      try (Broker broker = Broker.mosquitto(port)) {
         await()
             .atMost(Duration.ofSeconds(30))
             .until(

@@ -31,6 +31,11 @@ public interface Broker extends AutoCloseable {
     return new MosquittoBroker(freePort());
   }
 
+  /** Mosquitto on a given port (a test that starts its client before its broker). */
+  static Broker mosquitto(int port) throws Exception {
+    return new MosquittoBroker(port);
+  }
+
   /** By name, for parameterized tests: "embedded" or "mosquitto". */
   static Broker of(String name) throws Exception {
     return name.equals("mosquitto") ? mosquitto() : embedded();
