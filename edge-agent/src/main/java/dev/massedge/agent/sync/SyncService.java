@@ -34,7 +34,6 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -439,9 +438,5 @@ public class SyncService implements AutoCloseable {
     closed = true;
     loop.interrupt();
     link.close();
-  }
-
-  static String describe(long[] a) {
-    return Arrays.toString(a);
   }
 }

@@ -126,7 +126,12 @@ public final class MqttLink implements AutoCloseable {
   private record Subscription(String filter, String match, int qos, Handler handler) {}
 
   private final Options options;
-  private final MqttAsyncClient client;
+  // a fresh Paho client per connection: Paho 1.2.5 keeps its outgoing topic-alias table across a
+  // reconnection of the same client, and Mosquitto (max_topic_alias 10 by default) then drops the
+  // connection on the first aliased publish ("Topic alias in PUBLISH could not be mapped")
+  private volatile MqttAsyncClient client;
+  private volatile boolean used;
+  private final Object publishLock = new Object();
   private final List<Subscription> subscriptions = new CopyOnWriteArrayList<>();
   private final Map<ByteBuffer, CompletableFuture<MqttMessage>> requests =
       new ConcurrentHashMap<>();
@@ -138,12 +143,7 @@ public final class MqttLink implements AutoCloseable {
 
   public MqttLink(Options options) {
     this.options = options;
-    try {
-      client = new MqttAsyncClient(options.url(), options.clientId(), new MemoryPersistence());
-    } catch (MqttException e) {
-      throw new IllegalArgumentException(
-          "MQTT url '" + options.url() + "' is not usable: " + e.getMessage(), e);
-    }
+    client = newClient();
     String name = "mqtt-" + options.clientId();
     dispatch =
         Executors.newSingleThreadExecutor(
@@ -159,7 +159,18 @@ public final class MqttLink implements AutoCloseable {
               t.setDaemon(true);
               return t;
             });
-    client.setCallback(new Callback());
+  }
+
+  private MqttAsyncClient newClient() {
+    try {
+      MqttAsyncClient c =
+          new MqttAsyncClient(options.url(), options.clientId(), new MemoryPersistence());
+      c.setCallback(new Callback(c));
+      return c;
+    } catch (MqttException e) {
+      throw new IllegalArgumentException(
+          "MQTT url '" + options.url() + "' is not usable: " + e.getMessage(), e);
+    }
   }
 
   /** Connects in the background; returns at once. Failures are retried with backoff. */
@@ -197,9 +208,19 @@ public final class MqttLink implements AutoCloseable {
     return o;
   }
 
-  private void connect(int attempt) {
-    if (closed) {
+  private synchronized void connect(int attempt) {
+    if (closed || client.isConnected()) {
       return;
+    }
+    if (used) {
+      MqttAsyncClient old = client;
+      try {
+        old.close(true);
+      } catch (MqttException | RuntimeException e) {
+        log.debug("MQTT: closing the previous client: {}", e.toString());
+      }
+      client = newClient();
+      used = false;
     }
     try {
       client.connect(
@@ -287,22 +308,25 @@ public final class MqttLink implements AutoCloseable {
       return done;
     }
     MqttMessage m = new MqttMessage(payload, qos, retained, props);
-    try {
-      client.publish(
-          topic,
-          m,
-          null,
-          new MqttActionListener() {
-            @Override
-            public void onSuccess(IMqttToken t) {
-              done.complete(null);
-            }
+    MqttActionListener listener =
+        new MqttActionListener() {
+          @Override
+          public void onSuccess(IMqttToken t) {
+            done.complete(null);
+          }
 
-            @Override
-            public void onFailure(IMqttToken t, Throwable e) {
-              done.completeExceptionally(e);
-            }
-          });
+          @Override
+          public void onFailure(IMqttToken t, Throwable e) {
+            done.completeExceptionally(e);
+          }
+        };
+    try {
+      // one publisher at a time: Paho assigns a topic alias and queues the message in two steps,
+      // so two threads publishing on one topic could queue the alias-only message first, and the
+      // broker drops the connection ("Topic alias in PUBLISH could not be mapped")
+      synchronized (publishLock) {
+        client.publish(topic, m, null, listener);
+      }
     } catch (MqttException e) {
       done.completeExceptionally(e);
     }
@@ -480,8 +504,17 @@ public final class MqttLink implements AutoCloseable {
   }
 
   private final class Callback implements MqttCallback {
+    private final MqttAsyncClient source;
+
+    Callback(MqttAsyncClient source) {
+      this.source = source;
+    }
+
     @Override
     public void disconnected(MqttDisconnectResponse r) {
+      if (source != client) {
+        return; // an old client's last words
+      }
       lastError =
           "disconnected: "
               + (r.getException() != null ? describe(r.getException()) : r.getReasonString());
@@ -519,6 +552,7 @@ public final class MqttLink implements AutoCloseable {
 
     @Override
     public void connectComplete(boolean reconnect, String serverUri) {
+      used = true;
       lastError = "";
       log.info("MQTT connected to {}", serverUri);
       for (Subscription s : subscriptions) {

@@ -1,0 +1,88 @@
+package dev.massedge.sync.link;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.massedge.sync.testing.Broker;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/** The link across a broker restart: it comes back, and publishing on a known topic still works. */
+class MqttLinkTest {
+  @ParameterizedTest
+  @ValueSource(strings = {"embedded", "mosquitto"})
+  void afterABrokerRestartPublishesOnTheSameTopicsStillArrive(String name) throws Exception {
+    try (Broker broker = Broker.of(name)) {
+      List<String> got = new CopyOnWriteArrayList<>();
+      List<String> errors = new CopyOnWriteArrayList<>();
+      MqttLink sub =
+          new MqttLink(new MqttLink.Options(broker.url(), "sub-" + name).persistent()).start();
+      sub.subscribe("t/#", 1, (t, m) -> got.add(new String(m.getPayload())));
+      MqttLink pub = new MqttLink(new MqttLink.Options(broker.url(), "pub-" + name)).start();
+      await().atMost(Duration.ofSeconds(20)).until(() -> sub.connected() && pub.connected());
+      Thread.sleep(300);
+      for (int i = 0; i < 20; i++) {
+        // the same topics again and again: Paho assigns them topic aliases where the broker allows
+        pub.publish("t/" + (i % 3), ("a" + i).getBytes(), 1, false).get(5, TimeUnit.SECONDS);
+      }
+      broker.stop();
+      broker.start();
+      await().atMost(Duration.ofSeconds(40)).until(() -> sub.connected() && pub.connected());
+      for (int i = 0; i < 20; i++) {
+        try {
+          pub.publish("t/" + (i % 3), ("b" + i).getBytes(), 1, false).get(5, TimeUnit.SECONDS);
+        } catch (Exception e) {
+          errors.add(e.toString());
+          await().atMost(Duration.ofSeconds(40)).until(pub::connected);
+          i--;
+          if (errors.size() > 5) {
+            break;
+          }
+        }
+      }
+      await()
+          .atMost(Duration.ofSeconds(10))
+          .until(() -> got.stream().filter(s -> s.startsWith("b")).count() >= 20);
+      assertThat(errors).as("publishes refused after the restart").isEmpty();
+      assertThat(pub.lastError()).doesNotContain("alias");
+      pub.close();
+      sub.close();
+    }
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"embedded", "mosquitto"})
+  void manyThreadsPublishingOnTheSameTopicsKeepTheConnection(String name) throws Exception {
+    try (Broker broker = Broker.of(name)) {
+      MqttLink pub = new MqttLink(new MqttLink.Options(broker.url(), "threads-" + name)).start();
+      await().atMost(Duration.ofSeconds(20)).until(pub::connected);
+      List<String> errors = new CopyOnWriteArrayList<>();
+      List<Thread> threads = new java.util.ArrayList<>();
+      for (int t = 0; t < 8; t++) {
+        Thread th =
+            new Thread(
+                () -> {
+                  for (int i = 0; i < 500 && errors.isEmpty(); i++) {
+                    try {
+                      pub.publish("load/" + (i % 7), new byte[16], 1, false)
+                          .get(10, TimeUnit.SECONDS);
+                    } catch (Exception e) {
+                      errors.add(e.toString() + " / " + pub.lastError());
+                    }
+                  }
+                });
+        threads.add(th);
+        th.start();
+      }
+      for (Thread th : threads) {
+        th.join();
+      }
+      assertThat(errors).as("publishes refused or connection dropped").isEmpty();
+      pub.close();
+    }
+  }
+}
