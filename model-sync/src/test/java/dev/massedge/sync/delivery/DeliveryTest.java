@@ -189,6 +189,7 @@ class DeliveryTest {
       assertThat(storedAfterCut.size())
           .isBetween(file.chunks().size() / 3, file.chunks().size() - 1);
 
+      Thread.sleep(1000); // requests of the cut run still at the server finish first
       served.clear();
       f.proxy().heal();
       await().atMost(Duration.ofSeconds(40)).until(() -> f.deviceLink().connected());
