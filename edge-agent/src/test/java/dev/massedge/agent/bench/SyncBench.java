@@ -15,6 +15,7 @@ import dev.massedge.sync.pkg.ChunkStore;
 import dev.massedge.sync.pkg.PackageSignature;
 import dev.massedge.sync.pkg.SignedPackage;
 import dev.massedge.sync.testing.Broker;
+import dev.massedge.sync.testing.ModelDirs;
 import dev.massedge.sync.testing.TcpProxy;
 import java.net.InetSocketAddress;
 import java.net.URI;
@@ -134,14 +135,9 @@ public final class SyncBench {
         "== delta: a retrained head (BlazeFace 256, last layers' weights changed) ==");
     for (double fraction : new double[] {0.05, 0.25}) {
       Path base = models.resolve("face-blazeface-256");
-      Path v2 = Files.createDirectories(work.resolve("ft-" + fraction));
-      Files.writeString(
-          v2.resolve("model.json"),
-          Files.readString(base.resolve("model.json"))
-              .replaceFirst(
-                  "\"version\"\\s*:\\s*\"[^\"]*\"", "\"version\": \"ft" + fraction + "\""));
-      long changed =
-          FineTune.lastLayers(base.resolve("model.onnx"), v2.resolve("model.onnx"), fraction, 7);
+      Path v2 = work.resolve("ft-" + fraction);
+      Path file = ModelDirs.asVersion(base, v2, "ft" + fraction);
+      long changed = FineTune.lastLayers(base.resolve(file.getFileName()), file, fraction, 7);
       PackageRepository r = new PackageRepository(work.resolve("delta-" + fraction));
       SignedPackage a = r.publish(base, key);
       SignedPackage b = r.publish(v2, key);

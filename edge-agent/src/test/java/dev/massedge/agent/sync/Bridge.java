@@ -8,6 +8,7 @@ import dev.massedge.sync.delivery.PackageRepository;
 import dev.massedge.sync.link.MqttLink;
 import dev.massedge.sync.pkg.PackageSignature;
 import dev.massedge.sync.pkg.SignedPackage;
+import dev.massedge.sync.testing.ModelDirs;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -76,15 +77,8 @@ final class Bridge implements AutoCloseable {
 
   /** A copy of a bundled model as another version: same network, a different producer string. */
   static Path variant(String model, Path to, String version) throws Exception {
-    Files.createDirectories(to);
-    Path from = MODELS.resolve(model);
-    String json = Files.readString(from.resolve("model.json"));
-    Files.writeString(
-        to.resolve("model.json"),
-        json.replaceFirst("\"version\"\\s*:\\s*\"[^\"]*\"", "\"version\": \"" + version + "\""));
-    String file =
-        new com.fasterxml.jackson.databind.ObjectMapper().readTree(json).path("file").asText();
-    byte[] b = Files.readAllBytes(from.resolve(file));
+    Path file = ModelDirs.asVersion(MODELS.resolve(model), to, version);
+    byte[] b = Files.readAllBytes(file);
     // ModelProto field 2 (producer_name) follows ir_version: tag 0x12, a length, the string
     int i = b[0] == 0x08 ? 2 : 0;
     if (b[i] == 0x12 && b[i + 1] > 0) {
@@ -92,18 +86,15 @@ final class Bridge implements AutoCloseable {
     } else {
       throw new IllegalStateException(model + ": unexpected ONNX header");
     }
-    Files.write(to.resolve(file), b);
+    Files.write(file, b);
     return to;
   }
 
   /** Another version whose last layers were retrained ({@code fraction} of the weight bytes). */
   static Path retrained(String model, Path to, String version, double fraction) throws Exception {
-    variant(model, to, version);
+    Path file = ModelDirs.asVersion(MODELS.resolve(model), to, version);
     dev.massedge.inference.FineTune.lastLayers(
-        MODELS.resolve(model).resolve("model.onnx"),
-        to.resolve("model.onnx"),
-        fraction,
-        version.hashCode());
+        MODELS.resolve(model).resolve(file.getFileName()), file, fraction, version.hashCode());
     return to;
   }
 

@@ -26,16 +26,14 @@ class ModelStoreTest {
   /** Builds and signs a version of the face model straight into the device's chunk store. */
   static SignedPackage version(ModelStore store, Path tmp, String version, KeyPair key)
       throws Exception {
-    Path dir = Files.createDirectories(tmp.resolve("src-" + version));
-    Path from = MODELS.resolve("face-blazeface-128");
-    String json = Files.readString(from.resolve("model.json"));
-    Files.writeString(
-        dir.resolve("model.json"),
-        json.replaceFirst("\"version\"\\s*:\\s*\"[^\"]*\"", "\"version\": \"" + version + "\""));
-    byte[] model = Files.readAllBytes(from.resolve("model.onnx"));
+    Path dir = tmp.resolve("src-" + version);
+    Path file =
+        dev.massedge.sync.testing.ModelDirs.asVersion(
+            MODELS.resolve("face-blazeface-128"), dir, version);
+    byte[] model = Files.readAllBytes(file);
     model[model.length - 1 - version.length()] ^=
         (byte) version.hashCode(); // a different file per version
-    Files.write(dir.resolve("model.onnx"), model);
+    Files.write(file, model);
     ModelManifest m = PackageBuilder.build(dir, store.chunks());
     return new SignedPackage(m, PackageSignature.sign(m, key));
   }
