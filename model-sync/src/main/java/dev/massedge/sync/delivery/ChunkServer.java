@@ -97,10 +97,7 @@ public final class ChunkServer implements AutoCloseable {
                 + " chunks)");
         return;
       }
-      long size = 0;
-      for (int i = r.from(); i < r.to(); i++) {
-        size += f.chunks().get(i).size();
-      }
+      long size = f.length(r.from(), r.to());
       if (size > MAX_RESPONSE_BYTES) {
         refuse(
             m,

@@ -8,17 +8,9 @@ public interface ChunkSource {
   /** The signed manifest's bytes. */
   CompletableFuture<byte[]> manifest(String manifestSha256);
 
-  /**
-   * Chunks {@code [from, to)} of file number {@code fileIndex} back to back; {@code offset} is the
-   * byte offset of chunk {@code from} in the file.
-   */
+  /** Chunks {@code [from, to)} of file number {@code fileIndex}, back to back. */
   CompletableFuture<byte[]> chunks(
-      String manifestSha256,
-      int fileIndex,
-      ModelManifest.FileEntry file,
-      long offset,
-      int from,
-      int to);
+      String manifestSha256, int fileIndex, ModelManifest.FileEntry file, int from, int to);
 
   /** Bytes this source has sent and received in payloads (requests and answers). */
   long payloadBytes();

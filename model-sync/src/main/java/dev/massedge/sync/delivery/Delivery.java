@@ -43,7 +43,10 @@ public final class Delivery {
     }
   }
 
-  private record Request(int file, long offset, int from, int to, long bytes) {}
+  private record Request(int file, int from, int to, long bytes) {}
+
+  /** A request on its way, and its answer to come. */
+  private record InFlight(Request request, CompletableFuture<byte[]> answer) {}
 
   public Delivery(
       ChunkSource source, ChunkStore store, RateLimiter limiter, int window, int requestBytes) {
@@ -78,9 +81,7 @@ public final class Delivery {
     Set<String> planned = new HashSet<>();
     for (int f = 0; f < m.files().size(); f++) {
       List<ModelManifest.ChunkRef> refs = m.files().get(f).chunks();
-      long offset = 0;
       int start = -1;
-      long startOffset = 0;
       long run = 0;
       for (int i = 0; i <= refs.size(); i++) {
         boolean missing =
@@ -89,21 +90,16 @@ public final class Delivery {
                 && !planned.contains(refs.get(i).sha256());
         if (missing && start < 0) {
           start = i;
-          startOffset = offset;
           run = 0;
         }
         if (start >= 0 && (!missing || run + refs.get(i).size() > requestBytes && run > 0)) {
-          out.add(new Request(f, startOffset, start, i, run));
+          out.add(new Request(f, start, i, run));
           start = missing ? i : -1;
-          startOffset = offset;
           run = 0;
         }
         if (missing) {
           planned.add(refs.get(i).sha256());
           run += refs.get(i).size();
-        }
-        if (i < refs.size()) {
-          offset += refs.get(i).size();
         }
       }
     }
@@ -119,25 +115,21 @@ public final class Delivery {
     int chunks = 0;
     long bytes = 0;
     ArrayDeque<Request> queue = new ArrayDeque<>(todo);
-    ArrayDeque<Object[]> inFlight = new ArrayDeque<>();
+    ArrayDeque<InFlight> inFlight = new ArrayDeque<>();
     while (!queue.isEmpty() || !inFlight.isEmpty()) {
       while (inFlight.size() < window && !queue.isEmpty()) {
         Request r = queue.poll();
         limiter.acquire(r.bytes());
         ModelManifest.FileEntry f = m.files().get(r.file());
-        inFlight.add(
-            new Object[] {
-              r, source.chunks(manifestSha256, r.file(), f, r.offset(), r.from(), r.to())
-            });
+        inFlight.add(new InFlight(r, source.chunks(manifestSha256, r.file(), f, r.from(), r.to())));
       }
-      Object[] head = inFlight.poll();
-      Request r = (Request) head[0];
-      @SuppressWarnings("unchecked")
-      byte[] body = await((CompletableFuture<byte[]>) head[1], 120_000);
+      InFlight head = inFlight.poll();
+      Request r = head.request();
+      byte[] body = await(head.answer(), 120_000);
       try {
         store(m.files().get(r.file()), r, body);
       } catch (RuntimeException | IOException e) {
-        inFlight.forEach(x -> ((CompletableFuture<?>) x[1]).cancel(true));
+        inFlight.forEach(x -> x.answer().cancel(true));
         throw e;
       }
       chunks += r.to() - r.from();

@@ -30,16 +30,9 @@ public final class HttpChunkSource implements ChunkSource {
 
   @Override
   public CompletableFuture<byte[]> chunks(
-      String manifestSha256,
-      int fileIndex,
-      ModelManifest.FileEntry file,
-      long offset,
-      int from,
-      int to) {
-    long len = 0;
-    for (int i = from; i < to; i++) {
-      len += file.chunks().get(i).size();
-    }
+      String manifestSha256, int fileIndex, ModelManifest.FileEntry file, int from, int to) {
+    long offset = file.length(0, from);
+    long len = file.length(from, to);
     return get(
         HttpRequest.newBuilder(base.resolve("/v1/files/" + file.sha256()))
             .header("Range", "bytes=" + offset + "-" + (offset + len - 1)),

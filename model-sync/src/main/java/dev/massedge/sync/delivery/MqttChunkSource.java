@@ -33,12 +33,7 @@ public final class MqttChunkSource implements ChunkSource {
 
   @Override
   public CompletableFuture<byte[]> chunks(
-      String manifestSha256,
-      int fileIndex,
-      ModelManifest.FileEntry file,
-      long offset,
-      int from,
-      int to) {
+      String manifestSha256, int fileIndex, ModelManifest.FileEntry file, int from, int to) {
     return ask(new ChunkRequest(SyncCodec.SCHEMA, manifestSha256, fileIndex, from, to));
   }
 

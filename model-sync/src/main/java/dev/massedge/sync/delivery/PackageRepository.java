@@ -98,14 +98,8 @@ public final class PackageRepository {
     List<ModelManifest.ChunkRef> refs = file.chunks();
     Path whole = file(file.sha256());
     if (whole != null) {
-      long offset = 0;
-      for (int i = 0; i < from; i++) {
-        offset += refs.get(i).size();
-      }
-      long len = 0;
-      for (int i = from; i < to; i++) {
-        len += refs.get(i).size();
-      }
+      long offset = file.length(0, from);
+      long len = file.length(from, to);
       try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(whole)) {
         java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate((int) len);
         while (b.hasRemaining() && ch.read(b, offset + b.position()) >= 0) {

@@ -26,7 +26,16 @@ public record ModelManifest(
   public static final int FORMAT = 1;
 
   /** One file of the package and the chunks it is made of, in order. */
-  public record FileEntry(String path, long size, String sha256, List<ChunkRef> chunks) {}
+  public record FileEntry(String path, long size, String sha256, List<ChunkRef> chunks) {
+    /** The bytes of chunks {@code [from, to)}; {@code length(0, i)} is chunk i's offset. */
+    public long length(int from, int to) {
+      long n = 0;
+      for (int i = from; i < to; i++) {
+        n += chunks.get(i).size();
+      }
+      return n;
+    }
+  }
 
   /** A chunk by content: its SHA-256 and length. */
   public record ChunkRef(String sha256, int size) {}

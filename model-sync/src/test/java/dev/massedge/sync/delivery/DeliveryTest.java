@@ -54,19 +54,13 @@ class DeliveryTest {
 
   /** A copy of a model directory whose model file has its last {@code fraction} rewritten. */
   static Path variant(Path from, Path to, String version, double fraction) throws Exception {
-    Files.createDirectories(to);
-    String json = Files.readString(from.resolve("model.json"));
-    String file =
-        new com.fasterxml.jackson.databind.ObjectMapper().readTree(json).path("file").asText();
-    Files.writeString(
-        to.resolve("model.json"),
-        json.replaceFirst("\"version\"\\s*:\\s*\"[^\"]*\"", "\"version\": \"" + version + "\""));
-    byte[] b = Files.readAllBytes(from.resolve(file));
+    Path file = dev.massedge.sync.testing.ModelDirs.asVersion(from, to, version);
+    byte[] b = Files.readAllBytes(file);
     java.util.Random r = new java.util.Random(version.hashCode());
     for (int i = (int) (b.length * (1 - fraction)); i < b.length; i++) {
       b[i] = (byte) r.nextInt();
     }
-    Files.write(to.resolve(file), b);
+    Files.write(file, b);
     return to;
   }
 
@@ -226,33 +220,20 @@ class DeliveryTest {
           .isEqualTo("manifest_hash_mismatch");
 
       // a byte flipped in transit: the chunk's hash refuses it
-      ChunkSource flipping = tamper(honest, b -> b[b.length / 2] ^= 1);
+      ChunkSource flipping =
+          tamper(
+              honest,
+              b -> {
+                b[b.length / 2] ^= 1;
+                return b;
+              });
       assertThatThrownBy(
               () -> new Delivery(flipping, device).fetch(v1.sha256(), v1.manifest(), p -> {}))
           .extracting(e -> ((PackageRejectedException) e).code())
           .isEqualTo("chunk_hash_mismatch");
 
       // a truncated answer
-      ChunkSource truncating =
-          new ChunkSource() {
-            @Override
-            public CompletableFuture<byte[]> manifest(String s) {
-              return honest.manifest(s);
-            }
-
-            @Override
-            public CompletableFuture<byte[]> chunks(
-                String s, int fi, ModelManifest.FileEntry fe, long o, int from, int to) {
-              return honest
-                  .chunks(s, fi, fe, o, from, to)
-                  .thenApply(b -> java.util.Arrays.copyOf(b, b.length - 1));
-            }
-
-            @Override
-            public long payloadBytes() {
-              return 0;
-            }
-          };
+      ChunkSource truncating = tamper(honest, b -> java.util.Arrays.copyOf(b, b.length - 1));
       assertThatThrownBy(
               () -> new Delivery(truncating, device).fetch(v1.sha256(), v1.manifest(), p -> {}))
           .extracting(e -> ((PackageRejectedException) e).code())
@@ -260,8 +241,7 @@ class DeliveryTest {
 
       // chunks outside the file, and garbage, are refused with an answer, not silence
       assertThatThrownBy(
-              () ->
-                  honest.chunks(v1.sha256(), 0, v1.manifest().files().get(0), 0, 0, 100_000).join())
+              () -> honest.chunks(v1.sha256(), 0, v1.manifest().files().get(0), 0, 100_000).join())
           .hasCauseInstanceOf(DeliveryException.class)
           .hasMessageContaining("are not in file");
       byte[] junk = "{\"schema\":1,\"manifestSha256\":7}".getBytes();
@@ -284,7 +264,8 @@ class DeliveryTest {
     }
   }
 
-  static ChunkSource tamper(ChunkSource inner, java.util.function.Consumer<byte[]> change) {
+  /** A man in the middle: every chunk answer goes through {@code change}. */
+  static ChunkSource tamper(ChunkSource inner, java.util.function.UnaryOperator<byte[]> change) {
     return new ChunkSource() {
       @Override
       public CompletableFuture<byte[]> manifest(String s) {
@@ -293,14 +274,8 @@ class DeliveryTest {
 
       @Override
       public CompletableFuture<byte[]> chunks(
-          String s, int fi, ModelManifest.FileEntry fe, long o, int from, int to) {
-        return inner
-            .chunks(s, fi, fe, o, from, to)
-            .thenApply(
-                b -> {
-                  change.accept(b);
-                  return b;
-                });
+          String s, int fi, ModelManifest.FileEntry fe, int from, int to) {
+        return inner.chunks(s, fi, fe, from, to).thenApply(change);
       }
 
       @Override
