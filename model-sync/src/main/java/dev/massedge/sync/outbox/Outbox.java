@@ -1,5 +1,6 @@
 package dev.massedge.sync.outbox;
 
+import dev.massedge.sync.io.Durable;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -151,7 +152,7 @@ public final class Outbox implements AutoCloseable {
         FileChannel.open(
             p, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.APPEND);
     segments.put(tailFirst, p);
-    forceDir();
+    Durable.syncDirectory(dir);
   }
 
   private void dropOldest() throws IOException {
@@ -246,25 +247,15 @@ public final class Outbox implements AutoCloseable {
     return new Stats(nextSeq - acked, dropped, bytes, nextSeq);
   }
 
+  /** Replaces a cursor file atomically; the rename is not synced: a lost cursor only resends. */
   private void writeAtomically(String name, String value) throws IOException {
     Path tmp = dir.resolve(name + ".tmp");
-    Files.writeString(tmp, value);
-    try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
-      ch.force(true);
-    }
+    Durable.writeSynced(tmp, value.getBytes(java.nio.charset.StandardCharsets.UTF_8));
     Files.move(
         tmp,
         dir.resolve(name),
         StandardCopyOption.ATOMIC_MOVE,
         StandardCopyOption.REPLACE_EXISTING);
-  }
-
-  private void forceDir() {
-    try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
-      ch.force(true);
-    } catch (IOException ignored) {
-      // not every file system lets a directory be synced
-    }
   }
 
   @Override

@@ -1,6 +1,7 @@
 package dev.massedge.sync.store;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.massedge.sync.io.Durable;
 import dev.massedge.sync.pkg.ChunkStore;
 import dev.massedge.sync.pkg.Hashes;
 import dev.massedge.sync.pkg.ModelManifest;
@@ -9,12 +10,9 @@ import dev.massedge.sync.pkg.SignedPackage;
 import dev.massedge.sync.pkg.TrustStore;
 import java.io.IOException;
 import java.io.InputStream;
-import java.nio.channels.FileChannel;
-import java.nio.file.FileStore;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.security.DigestInputStream;
 import java.security.MessageDigest;
 import java.util.ArrayList;
@@ -148,14 +146,14 @@ public final class ModelStore {
       if (m.descriptor() != null
           && m.files().stream().noneMatch(f -> f.path().equals("model.json"))) {
         // the descriptor is part of the signed manifest; the engine reads it beside the model
-        writeSynced(
+        Durable.writeSynced(
             staging.resolve("model.json"),
             JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(m.descriptor()));
       }
-      writeSynced(staging.resolve("package.json"), p.bytes());
-      fsyncDir(staging);
+      Durable.writeSynced(staging.resolve("package.json"), p.bytes());
+      Durable.syncDirectory(staging);
       Files.move(staging, target, StandardCopyOption.ATOMIC_MOVE);
-      fsyncDir(modelDir);
+      Durable.syncDirectory(modelDir);
     } catch (IOException | RuntimeException e) {
       deleteTree(staging);
       throw diskFull(e);
@@ -366,21 +364,30 @@ public final class ModelStore {
 
   private void ensureRoom(ModelManifest m) throws IOException {
     long need = m.files().stream().mapToLong(ModelManifest.FileEntry::size).sum();
-    long used = size(root);
-    if (quotaBytes > 0 && used + need > quotaBytes) {
+    ensureRoom(need, "model " + m.name() + " v" + m.version());
+  }
+
+  /** A size check for the chunks of a delivery, before they are fetched. */
+  public void ensureRoomForChunks(long bytes) throws IOException {
+    ensureRoom(bytes, "the chunks to fetch");
+  }
+
+  /**
+   * Room for {@code bytes} more: within the quota (after removing old versions and unused chunks),
+   * and on the disk with 1 MiB to spare.
+   */
+  private void ensureRoom(long bytes, String what) throws IOException {
+    if (quotaBytes > 0 && size(root) + bytes > quotaBytes) {
       for (String n : names()) {
         collect(n);
       }
-      used = size(root);
-      if (used + need > quotaBytes) {
+      long used = size(root);
+      if (used + bytes > quotaBytes) {
         throw new PackageRejectedException(
             "quota_exceeded",
-            "model "
-                + m.name()
-                + " v"
-                + m.version()
+            what
                 + " needs "
-                + need
+                + bytes
                 + " bytes; the store uses "
                 + used
                 + " of its "
@@ -388,84 +395,24 @@ public final class ModelStore {
                 + " byte quota");
       }
     }
-    FileStore fs = Files.getFileStore(root);
-    if (fs.getUsableSpace() < need + (1 << 20)) {
+    long free = Files.getFileStore(root).getUsableSpace();
+    if (free < bytes + (1 << 20)) {
       throw new PackageRejectedException(
-          "disk_full",
-          "model "
-              + m.name()
-              + " v"
-              + m.version()
-              + " needs "
-              + need
-              + " bytes; the disk has "
-              + fs.getUsableSpace()
-              + " free");
-    }
-  }
-
-  /** A size check for the chunks of a delivery, before they are fetched. */
-  public void ensureRoomForChunks(long bytes) throws IOException {
-    FileStore fs = Files.getFileStore(root);
-    if (fs.getUsableSpace() < bytes + (1 << 20)) {
-      throw new PackageRejectedException(
-          "disk_full",
-          bytes + " bytes of chunks to fetch; the disk has " + fs.getUsableSpace() + " free");
-    }
-    if (quotaBytes > 0 && size(root) + bytes > quotaBytes) {
-      for (String n : names()) {
-        collect(n);
-      }
-      if (size(root) + bytes > quotaBytes) {
-        throw new PackageRejectedException(
-            "quota_exceeded",
-            bytes + " bytes of chunks do not fit the store's " + quotaBytes + " byte quota");
-      }
+          "disk_full", what + " needs " + bytes + " bytes; the disk has " + free + " free");
     }
   }
 
   private static RuntimeException diskFull(Exception e) {
-    if (e instanceof RuntimeException r
-        && !(e.getMessage() != null && e.getMessage().contains("No space left"))) {
-      return r;
-    }
     String msg = String.valueOf(e.getMessage());
     if (msg.contains("No space left")) {
       return new PackageRejectedException("disk_full", "the disk filled up while staging: " + msg);
     }
-    return new java.io.UncheckedIOException((IOException) e);
+    return e instanceof RuntimeException r ? r : new java.io.UncheckedIOException((IOException) e);
   }
 
   private void write(String name, State s) throws IOException {
     Path dir = Files.createDirectories(root.resolve("models").resolve(name));
-    Path tmp = dir.resolve("state.json.tmp");
-    writeSynced(tmp, JSON.writeValueAsBytes(s));
-    Files.move(
-        tmp,
-        dir.resolve("state.json"),
-        StandardCopyOption.ATOMIC_MOVE,
-        StandardCopyOption.REPLACE_EXISTING);
-    fsyncDir(dir);
-  }
-
-  private static void writeSynced(Path p, byte[] b) throws IOException {
-    try (FileChannel ch =
-        FileChannel.open(
-            p,
-            StandardOpenOption.CREATE,
-            StandardOpenOption.TRUNCATE_EXISTING,
-            StandardOpenOption.WRITE)) {
-      ch.write(java.nio.ByteBuffer.wrap(b));
-      ch.force(true);
-    }
-  }
-
-  private static void fsyncDir(Path dir) {
-    try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
-      ch.force(true);
-    } catch (IOException ignored) {
-      // not every file system lets a directory be opened; the rename is still atomic
-    }
+    Durable.replace(dir.resolve("state.json"), JSON.writeValueAsBytes(s));
   }
 
   private static long size(Path p) throws IOException {

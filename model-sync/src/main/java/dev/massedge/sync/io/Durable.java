@@ -1,0 +1,50 @@
+package dev.massedge.sync.io;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+
+/** Writes that survive a crash or a power cut: the store's and the outbox's small state files. */
+public final class Durable {
+  private Durable() {}
+
+  /** Writes {@code bytes} to {@code p} and forces them to disk before returning. */
+  public static void writeSynced(Path p, byte[] bytes) throws IOException {
+    try (FileChannel ch =
+        FileChannel.open(
+            p,
+            StandardOpenOption.CREATE,
+            StandardOpenOption.TRUNCATE_EXISTING,
+            StandardOpenOption.WRITE)) {
+      ByteBuffer b = ByteBuffer.wrap(bytes);
+      while (b.hasRemaining()) {
+        ch.write(b);
+      }
+      ch.force(true);
+    }
+  }
+
+  /**
+   * Replaces {@code target} with {@code bytes} atomically: a synced temporary file beside it,
+   * renamed over it, then the directory synced, so a reader sees the old or the new, never a mix.
+   */
+  public static void replace(Path target, byte[] bytes) throws IOException {
+    Path tmp = target.resolveSibling(target.getFileName() + ".tmp");
+    writeSynced(tmp, bytes);
+    Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    syncDirectory(target.toAbsolutePath().getParent());
+  }
+
+  /** Forces a directory's entries (a rename, a new file) to disk where the file system allows. */
+  public static void syncDirectory(Path dir) {
+    try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
+      ch.force(true);
+    } catch (IOException ignored) {
+      // not every file system lets a directory be opened; the rename is still atomic
+    }
+  }
+}
