@@ -15,6 +15,7 @@ import java.util.List;
  * @param defaultFaceModel the model {@code /v1/faces} uses when none is named
  * @param defaultVadModel the model {@code /v1/vad} uses when none is named
  * @param tensorrtCacheDir where TensorRT engines are cached when TensorRT is in the chain
+ * @param deviceId the device's name in MQTT topics and Home Assistant (default: the host name)
  */
 @ConfigurationProperties("mass.agent")
 public record AgentConfig(
@@ -26,4 +27,18 @@ public record AgentConfig(
     @Bindable(defaultValue = "vad") String defaultVadModel,
     @Bindable(defaultValue = "false") boolean tensorrtFp16,
     @Bindable(defaultValue = "false") boolean tensorrtInt8,
-    @io.micronaut.core.annotation.Nullable String tensorrtCacheDir) {}
+    @io.micronaut.core.annotation.Nullable String tensorrtCacheDir,
+    @io.micronaut.core.annotation.Nullable String deviceId) {
+
+  /** The device id: {@code mass.agent.device-id}, or the host name made safe for a topic. */
+  public String device() {
+    if (deviceId != null && !deviceId.isBlank()) {
+      return deviceId;
+    }
+    try {
+      return java.net.InetAddress.getLocalHost().getHostName().replaceAll("[^A-Za-z0-9_-]", "_");
+    } catch (java.io.IOException e) {
+      return "agent";
+    }
+  }
+}

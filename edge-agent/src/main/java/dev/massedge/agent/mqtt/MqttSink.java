@@ -53,13 +53,13 @@ public class MqttSink implements AutoCloseable {
 
   public MqttSink(
       @Value("${mass.mqtt.url}") String url,
-      @Value("${mass.agent.device-id:}") String deviceId,
+      dev.massedge.agent.AgentConfig agent,
       @Value("${mass.mqtt.buffer:1000}") int buffer,
       List<PipelineConfig> pipelines,
       EventBus bus,
       ObjectMapper json)
       throws MqttException {
-    this.device = deviceId.isBlank() ? hostname() : deviceId;
+    this.device = agent.device();
     this.base = "mass/v1/" + device + "/ha";
     this.json = json;
     this.pipelines = pipelines;
@@ -140,14 +140,6 @@ public class MqttSink implements AutoCloseable {
           });
     } catch (MqttException e) {
       lastError = e.getMessage();
-    }
-  }
-
-  private static String hostname() {
-    try {
-      return java.net.InetAddress.getLocalHost().getHostName().replaceAll("[^A-Za-z0-9_-]", "_");
-    } catch (java.io.IOException e) {
-      return "agent";
     }
   }
 

@@ -24,7 +24,6 @@ import dev.massedge.sync.pkg.SignedPackage;
 import dev.massedge.sync.store.ModelStore;
 import io.micronaut.context.annotation.Context;
 import io.micronaut.context.annotation.Requires;
-import io.micronaut.context.annotation.Value;
 import jakarta.annotation.PreDestroy;
 import java.io.IOException;
 import java.net.URI;
@@ -73,12 +72,12 @@ public class SyncService implements AutoCloseable {
       ModelRegistry registry,
       DeviceModels models,
       PipelineManager pipelines,
-      @Value("${mass.agent.device-id:}") String deviceId) {
+      dev.massedge.agent.AgentConfig agent) {
     this.config = config;
     this.pipelines = pipelines;
     this.registry = registry;
     this.store = models.store();
-    this.device = deviceId.isBlank() ? hostname() : deviceId;
+    this.device = agent.device();
     Topics.status(device); // refuses an id the topic scheme cannot carry, naming the rule
     MqttLink.Options o =
         new MqttLink.Options(config.url(), "mass-agent-" + device)
@@ -422,14 +421,6 @@ public class SyncService implements AutoCloseable {
         installed.version(),
         "rolled_back",
         "health_window_failed: " + problem);
-  }
-
-  private static String hostname() {
-    try {
-      return java.net.InetAddress.getLocalHost().getHostName().replaceAll("[^A-Za-z0-9_-]", "_");
-    } catch (IOException e) {
-      return "agent";
-    }
   }
 
   @PreDestroy
