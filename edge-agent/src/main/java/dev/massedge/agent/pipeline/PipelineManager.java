@@ -55,15 +55,24 @@ public class PipelineManager implements AutoCloseable {
       if (!c.enabled()) {
         continue;
       }
-      try {
-        Pipeline p = build(c, models, bus, gpio, sensors);
-        pipelines.put(c.name(), p);
-        p.start();
-        log.info("pipeline {} ({}) started", c.name(), c.kind());
-      } catch (RuntimeException e) {
-        failed.put(c.name(), e.getMessage());
-        log.error("pipeline {} not started: {}", c.name(), e.getMessage());
-      }
+      launch(c, "started");
+    }
+  }
+
+  /**
+   * Builds and starts one pipeline; one that cannot be built is listed as failed with its reason
+   * and the others run. {@code how} says why, in the log.
+   */
+  private void launch(PipelineConfig c, String how) {
+    try {
+      Pipeline p = build(c, models, bus, gpio, sensors);
+      pipelines.put(c.name(), p);
+      failed.remove(c.name());
+      p.start();
+      log.info("pipeline {} ({}) {}", c.name(), c.kind(), how);
+    } catch (RuntimeException e) {
+      failed.put(c.name(), e.getMessage());
+      log.error("pipeline {} not {}: {}", c.name(), how, e.getMessage());
     }
   }
 
@@ -251,20 +260,7 @@ public class PipelineManager implements AutoCloseable {
       if (old != null) {
         old.close();
       }
-      try {
-        Pipeline p = build(c, models, bus, gpio, sensors);
-        pipelines.put(c.name(), p);
-        failed.remove(c.name());
-        p.start();
-        log.info(
-            "pipeline {} restarted on {} v{}",
-            c.name(),
-            model,
-            models.require(model, null).version());
-      } catch (RuntimeException e) {
-        failed.put(c.name(), e.getMessage());
-        log.error("pipeline {} not restarted: {}", c.name(), e.getMessage());
-      }
+      launch(c, "restarted on a new version of " + model);
     }
   }
 
@@ -315,15 +311,7 @@ public class PipelineManager implements AutoCloseable {
       pipelines.remove(c.name()).close();
       log.info("pipeline {} stopped by the twin", c.name());
     } else if (on && running == null) {
-      try {
-        Pipeline p = build(c, models, bus, gpio, sensors);
-        pipelines.put(c.name(), p);
-        failed.remove(c.name());
-        p.start();
-        log.info("pipeline {} started by the twin", c.name());
-      } catch (RuntimeException e) {
-        failed.put(c.name(), e.getMessage());
-      }
+      launch(c, "started by the twin");
     }
   }
 
