@@ -1,0 +1,223 @@
+package dev.massedge.bridge.api;
+
+import dev.massedge.bridge.catalog.ChunkService;
+import dev.massedge.bridge.catalog.FleetKey;
+import dev.massedge.bridge.catalog.ModelCatalog;
+import dev.massedge.bridge.fleet.DeviceRegistry;
+import dev.massedge.bridge.fleet.Twins;
+import dev.massedge.bridge.mqtt.BridgeLink;
+import dev.massedge.bridge.rollout.RolloutEngine;
+import dev.massedge.bridge.telemetry.TelemetryIngest;
+import io.micronaut.core.annotation.Nullable;
+import io.micronaut.http.HttpRequest;
+import io.micronaut.http.HttpResponse;
+import io.micronaut.http.MediaType;
+import io.micronaut.http.annotation.Body;
+import io.micronaut.http.annotation.Controller;
+import io.micronaut.http.annotation.Get;
+import io.micronaut.http.annotation.Post;
+import io.micronaut.http.annotation.Put;
+import io.micronaut.http.annotation.QueryValue;
+import io.micronaut.http.multipart.CompletedFileUpload;
+import io.micronaut.scheduling.TaskExecutors;
+import io.micronaut.scheduling.annotation.ExecuteOn;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/** The fleet manager's REST API, version 1 (token required: see {@link AuthFilter}). */
+@Controller("/api/v1")
+@ExecuteOn(TaskExecutors.BLOCKING)
+public final class FleetController {
+  private final DeviceRegistry registry;
+  private final Twins twins;
+  private final ModelCatalog catalog;
+  private final RolloutEngine rollouts;
+  private final TelemetryIngest telemetry;
+  private final FleetKey key;
+  private final BridgeLink link;
+  private final ChunkService chunks;
+
+  public FleetController(
+      DeviceRegistry registry,
+      Twins twins,
+      ModelCatalog catalog,
+      RolloutEngine rollouts,
+      TelemetryIngest telemetry,
+      FleetKey key,
+      BridgeLink link,
+      ChunkService chunks) {
+    this.registry = registry;
+    this.twins = twins;
+    this.catalog = catalog;
+    this.rollouts = rollouts;
+    this.telemetry = telemetry;
+    this.key = key;
+    this.link = link;
+    this.chunks = chunks;
+  }
+
+  /** Counts for the dashboard's header, the broker link and the ingest counters. */
+  @Get("/overview")
+  public Map<String, Object> overview() {
+    List<Map<String, Object>> devices = registry.list(null);
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("devices", devices.size());
+    m.put("online", devices.stream().filter(d -> Boolean.TRUE.equals(d.get("online"))).count());
+    m.put("models", catalog.list(null).size());
+    m.put(
+        "activeRollouts",
+        rollouts.list().stream()
+            .filter(r -> "running".equals(r.get("state")) || "paused".equals(r.get("state")))
+            .count());
+    m.put("broker", link.url());
+    m.put("brokerConnected", link.link().connected());
+    m.put("telemetry", telemetry.stats());
+    m.put("messagesRefused", registry.rejected());
+    m.put("chunkBytesServed", chunks.bytesServed());
+    m.put("fleetKeyId", key.keyId());
+    return m;
+  }
+
+  @Get("/devices")
+  public List<Map<String, Object>> devices(@Nullable @QueryValue String tag) {
+    return registry.list(tag);
+  }
+
+  @Get("/devices/{id}")
+  public Map<String, Object> device(String id) {
+    return registry.get(id);
+  }
+
+  /** Replaces a device's tags: {@code {"tags": ["camera", "site=lobby"]}}. */
+  @Put("/devices/{id}/tags")
+  public Map<String, Object> tags(String id, @Body Map<String, List<String>> body) {
+    List<String> t = body.get("tags");
+    if (t == null) {
+      throw new IllegalArgumentException("send {\"tags\": [...]}");
+    }
+    registry.setTags(id, new LinkedHashSet<>(t));
+    return registry.get(id);
+  }
+
+  /**
+   * Merges configuration into a device's desired twin: {@code {"pipelines.door.enabled": false}}.
+   */
+  @Put("/devices/{id}/config")
+  public Map<String, Object> config(String id, @Body Map<String, Object> changes) {
+    twins.setConfig(id, changes);
+    return registry.get(id);
+  }
+
+  @Get("/devices/{id}/events")
+  public List<Map<String, Object>> events(
+      String id, @Nullable @QueryValue Long since, @Nullable @QueryValue Integer limit) {
+    return telemetry.events(id, since == null ? 0 : since, limit == null ? 100 : limit);
+  }
+
+  @Get("/telemetry")
+  public List<Map<String, Object>> telemetry(
+      @Nullable @QueryValue String device,
+      @Nullable @QueryValue String model,
+      @Nullable @QueryValue String version,
+      @Nullable @QueryValue String name,
+      @Nullable @QueryValue Long since,
+      @Nullable @QueryValue Integer limit) {
+    return telemetry.query(
+        device, model, version, name, since == null ? 0 : since, limit == null ? 1000 : limit);
+  }
+
+  @Get("/models")
+  public List<Map<String, Object>> models(@Nullable @QueryValue String name) {
+    return catalog.list(name);
+  }
+
+  @Get("/models/{name}/{version}")
+  public Map<String, Object> model(String name, String version) {
+    return catalog.get(name, version);
+  }
+
+  /** Adds a model directory packed as a zip (body {@code application/zip}). */
+  @Post(value = "/models", consumes = "application/zip")
+  public HttpResponse<Map<String, Object>> pushZip(
+      HttpRequest<?> request, @Body byte[] zip, @Nullable @QueryValue String notes)
+      throws IOException {
+    return HttpResponse.created(
+        catalog.pushZip(new ByteArrayInputStream(zip), notes, AuthFilter.caller(request)));
+  }
+
+  /** Adds a bare model: multipart parts {@code descriptor} (model.json) and {@code model}. */
+  @Post(value = "/models", consumes = MediaType.MULTIPART_FORM_DATA)
+  public HttpResponse<Map<String, Object>> push(
+      HttpRequest<?> request,
+      CompletedFileUpload descriptor,
+      CompletedFileUpload model,
+      @Nullable String notes)
+      throws IOException {
+    return HttpResponse.created(
+        catalog.push(descriptor.getBytes(), model.getBytes(), notes, AuthFilter.caller(request)));
+  }
+
+  /** The public key devices trust ({@code mass.sync.trusted-keys}). */
+  @Get("/fleet-key")
+  public Map<String, String> fleetKey() {
+    return Map.of("keyId", key.keyId(), "publicKey", key.publicKey());
+  }
+
+  /** A new rollout's request. Phases are cumulative percentages ending at 100. */
+  public record RolloutRequest(
+      String model,
+      String version,
+      @Nullable List<String> tags,
+      @Nullable List<Integer> phases,
+      @Nullable dev.massedge.bridge.rollout.Gates gates) {}
+
+  @Post("/rollouts")
+  public HttpResponse<Map<String, Object>> start(HttpRequest<?> request, @Body RolloutRequest r) {
+    if (r.model() == null || r.version() == null) {
+      throw new IllegalArgumentException("a rollout needs model and version");
+    }
+    Set<String> selector = r.tags() == null ? Set.of() : new LinkedHashSet<>(r.tags());
+    long id =
+        rollouts.start(
+            r.model(),
+            r.version(),
+            selector,
+            r.phases() == null ? List.of(1, 10, 50, 100) : r.phases(),
+            r.gates() == null ? dev.massedge.bridge.rollout.Gates.DEFAULTS : r.gates(),
+            AuthFilter.caller(request));
+    return HttpResponse.created(rollouts.status(id));
+  }
+
+  @Get("/rollouts")
+  public List<Map<String, Object>> rollouts() {
+    return rollouts.list();
+  }
+
+  @Get("/rollouts/{id}")
+  public Map<String, Object> rollout(long id) {
+    return rollouts.status(id);
+  }
+
+  @Post("/rollouts/{id}/pause")
+  public Map<String, Object> pause(long id) {
+    rollouts.pause(id);
+    return rollouts.status(id);
+  }
+
+  @Post("/rollouts/{id}/resume")
+  public Map<String, Object> resume(long id) {
+    rollouts.resume(id);
+    return rollouts.status(id);
+  }
+
+  @Post("/rollouts/{id}/abort")
+  public Map<String, Object> abort(long id) {
+    rollouts.abort(id);
+    return rollouts.status(id);
+  }
+}

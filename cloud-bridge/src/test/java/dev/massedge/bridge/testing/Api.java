@@ -1,0 +1,70 @@
+package dev.massedge.bridge.testing;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+
+/** The bridge's REST API as a test calls it: status and JSON body. */
+public final class Api {
+  public static final ObjectMapper JSON = new ObjectMapper();
+  private final HttpClient http = HttpClient.newHttpClient();
+  private final String base;
+  private final String token;
+
+  public record Reply(int status, JsonNode body) {}
+
+  public Api(String base, String token) {
+    this.base = base;
+    this.token = token;
+  }
+
+  public Api as(String otherToken) {
+    return new Api(base, otherToken);
+  }
+
+  public Reply get(String path) throws IOException, InterruptedException {
+    return send("GET", path, null, null);
+  }
+
+  public Reply post(String path, Object json) throws IOException, InterruptedException {
+    return send("POST", path, "application/json", JSON.writeValueAsBytes(json));
+  }
+
+  public Reply put(String path, Object json) throws IOException, InterruptedException {
+    return send("PUT", path, "application/json", JSON.writeValueAsBytes(json));
+  }
+
+  public Reply send(String method, String path, String type, byte[] body)
+      throws IOException, InterruptedException {
+    HttpRequest.Builder b =
+        HttpRequest.newBuilder(URI.create(base + path)).timeout(Duration.ofSeconds(60));
+    if (token != null) {
+      b.header("Authorization", "Bearer " + token);
+    }
+    if (type != null) {
+      b.header("Content-Type", type);
+    }
+    b.method(
+        method,
+        body == null
+            ? HttpRequest.BodyPublishers.noBody()
+            : HttpRequest.BodyPublishers.ofByteArray(body));
+    HttpResponse<byte[]> r = http.send(b.build(), HttpResponse.BodyHandlers.ofByteArray());
+    return new Reply(
+        r.statusCode(), r.body().length == 0 ? JSON.nullNode() : JSON.readTree(r.body()));
+  }
+
+  /** GET that must succeed. */
+  public JsonNode ok(String path) throws IOException, InterruptedException {
+    Reply r = get(path);
+    if (r.status() != 200) {
+      throw new AssertionError("GET " + path + " → " + r.status() + " " + r.body());
+    }
+    return r.body();
+  }
+}
