@@ -83,6 +83,13 @@ public final class FleetController {
     return m;
   }
 
+  /** The caller's role, for the dashboard to show or hide what a viewer cannot do. */
+  @Get("/whoami")
+  public Map<String, Object> whoami(HttpRequest<?> request) {
+    Auth.Caller c = request.getAttribute(AuthFilter.CALLER, Auth.Caller.class).orElseThrow();
+    return Map.of("role", c.role().name().toLowerCase(java.util.Locale.ROOT), "name", c.name());
+  }
+
   @Get("/devices")
   public List<Map<String, Object>> devices(@Nullable @QueryValue String tag) {
     return registry.list(tag);

@@ -7,7 +7,6 @@ import dev.massedge.sync.contract.SyncCodec;
 import dev.massedge.sync.contract.SyncMessage;
 import dev.massedge.sync.contract.Topics;
 import dev.massedge.sync.link.MqttLink;
-import io.micronaut.scheduling.annotation.Scheduled;
 import jakarta.inject.Singleton;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -122,8 +121,7 @@ public final class Twins {
   }
 
   /** Publishes every twin the broker has not confirmed. */
-  @Scheduled(fixedDelay = "5s", initialDelay = "5s")
-  void publishPending() {
+  public void publishPending() {
     if (!link.connected()) {
       return;
     }

@@ -8,7 +8,6 @@ import dev.massedge.sync.contract.SyncCodec;
 import dev.massedge.sync.contract.SyncMessage;
 import dev.massedge.sync.contract.Topics;
 import dev.massedge.sync.outbox.OutboxReceiver;
-import io.micronaut.scheduling.annotation.Scheduled;
 import jakarta.annotation.PreDestroy;
 import jakarta.inject.Singleton;
 import java.io.ByteArrayInputStream;
@@ -140,7 +139,6 @@ public final class TelemetryIngest implements AutoCloseable {
   }
 
   /** Deletes metrics and events older than the retention. */
-  @Scheduled(fixedDelay = "1h", initialDelay = "10s")
   public int applyRetention() {
     long cutoff = System.currentTimeMillis() - config.telemetryRetention().toMillis();
     int n = db.update("delete from metrics where ts < ?", cutoff);
