@@ -36,6 +36,7 @@ import org.junit.jupiter.api.TestInstance;
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class PipelinesTest implements TestPropertyProvider {
   @Inject EmbeddedServer server;
+  @Inject dev.massedge.agent.models.ModelRegistry registry;
 
   @Override
   public Map<String, String> getProperties() {
@@ -190,6 +191,11 @@ class PipelinesTest implements TestPropertyProvider {
     assertThat(captured).isBetween(95L, 102L); // 10 s at 10 fps
     assertThat(processed + door.get("frames_dropped").asLong()).isEqualTo(captured);
     assertThat(door.get("source_restarts").asInt()).isZero();
+    // the pipeline's inferences count for the model version (health window, rollout gates)
+    var stats = registry.stats("face-short", "1");
+    assertThat(stats.calls.get()).isGreaterThanOrEqualTo(processed);
+    assertThat(stats.latency.count()).isGreaterThanOrEqualTo(processed);
+    assertThat(stats.errors.get()).isZero();
   }
 
   @Test

@@ -1,5 +1,6 @@
 package dev.massedge.agent.pipeline;
 
+import dev.massedge.agent.models.ModelRegistry;
 import dev.massedge.drivers.camera.Frame;
 import dev.massedge.drivers.camera.FrameSource;
 import dev.massedge.drivers.gpio.StatusLed;
@@ -32,6 +33,7 @@ public final class CameraPipeline implements Pipeline {
   private final Gate gate;
   private final double gateHoldSeconds;
   private final StatusLed led;
+  private volatile ModelRegistry.Stats modelStats;
   private final AtomicLong gated = new AtomicLong();
   private final LatencyRecorder frameLatency = new LatencyRecorder();
   private final LatencyRecorder eventLatency = new LatencyRecorder();
@@ -68,6 +70,15 @@ public final class CameraPipeline implements Pipeline {
    * The camera's own size when frames are analysed smaller (detect resolution): boxes in events are
    * given in the camera's pixels. Snapshots stay at the analysed size.
    */
+  /**
+   * Counts this pipeline's inferences (calls, failures, latency) into a model version's stats, so
+   * the health window and the fleet's rollout gates see the model at work, not only HTTP calls.
+   */
+  public CameraPipeline countInto(ModelRegistry.Stats stats) {
+    this.modelStats = stats;
+    return this;
+  }
+
   public CameraPipeline pictureSize(int width, int height) {
     this.pictureWidth = width;
     this.pictureHeight = height;
@@ -153,7 +164,23 @@ public final class CameraPipeline implements Pipeline {
         }
         wasOpen = true;
         try {
-          List<Face> faces = detector.detect(new RgbImage(f.width(), f.height(), f.rgb()));
+          ModelRegistry.Stats ms = modelStats;
+          if (ms != null) {
+            ms.calls.incrementAndGet();
+          }
+          long t0 = System.nanoTime();
+          List<Face> faces;
+          try {
+            faces = detector.detect(new RgbImage(f.width(), f.height(), f.rgb()));
+          } catch (RuntimeException e) {
+            if (ms != null) {
+              ms.errors.incrementAndGet();
+            }
+            throw e;
+          }
+          if (ms != null) {
+            ms.latency.record(System.nanoTime() - t0);
+          }
           processed.incrementAndGet();
           frameLatency.record(System.nanoTime() - f.capturedNanos());
           List<Face> inPicture = faces;

@@ -123,7 +123,7 @@ public class PipelineManager implements AutoCloseable {
                 gate(c, gpio, sensors),
                 c.gateHoldSeconds(),
                 c.ledPin() == null ? null : gpio.led(c.name() + "-led", c.ledPin()));
-        camera.pictureSize(c.width(), c.height());
+        camera.pictureSize(c.width(), c.height()).countInto(models.stats(m.name(), m.version()));
         return c.snapshotDir() == null ? camera : camera.snapshots(Path.of(c.snapshotDir()));
       }
       case "voice" -> {
