@@ -1,0 +1,226 @@
+package dev.massedge.sim;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.massedge.bridge.testing.Api;
+import dev.massedge.bridge.testing.Browser;
+import dev.massedge.bridge.testing.Postgres;
+import dev.massedge.inference.FineTune;
+import dev.massedge.inference.TestAssets;
+import dev.massedge.sync.testing.Broker;
+import dev.massedge.sync.testing.ModelDirs;
+import java.io.ByteArrayOutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.zip.ZipEntry;
+import java.util.zip.ZipOutputStream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The whole product, as processes: the packaged bridge on Mosquitto and PostgreSQL, three packaged
+ * agents with a real camera pipeline each (ffmpeg, BlazeFace). Model v2 (its last layers retrained)
+ * is uploaded and rolled out with a canary phase; all three fetch only the chunks they lack,
+ * verify, smoke-test, switch, pass their health window and report v2 active; the dashboard shows it
+ * (target/e2e-dashboard.png).
+ */
+class FleetEndToEndIT {
+  static final Path ROOT = Path.of(System.getProperty("user.dir")).getParent();
+  static final String TOKEN = "end-to-end-admin-token-0123456789";
+  @TempDir Path tmp;
+
+  @Test
+  void threeAgentsTakeModelV2ThroughACanaryRollout() throws Exception {
+    FleetProcesses fleet = new FleetProcesses(ROOT);
+    List<AutoCloseable> closing = new ArrayList<>();
+    try (Broker mosquitto = Broker.mosquitto();
+        Postgres pg = Postgres.start()) {
+      String db = pg.newDatabase("fleet_e2e");
+      String mqtt = "tcp://127.0.0.1:" + mosquitto.port();
+      FleetProcesses.Running bridge =
+          fleet.bridge(
+              tmp.resolve("bridge"),
+              Map.of(
+                  "mass.bridge.mqtt-url", mqtt,
+                  "mass.bridge.db-url", db,
+                  "mass.bridge.admin-tokens", TOKEN,
+                  "mass.bridge.rollout-tick", "250ms"));
+      closing.add(bridge);
+      bridge.awaitHttp("/health", Duration.ofSeconds(60));
+      Api api = new Api(bridge.url(), TOKEN);
+
+      // the catalog: v1 as bundled with the agents, v2 with 5 % of its weights retrained
+      Path v1 = TestAssets.model("face-blazeface-128");
+      Path v2 = tmp.resolve("face-short-2");
+      Path file = ModelDirs.asVersion(v1, v2, "2");
+      FineTune.lastLayers(v1.resolve("model.onnx"), file, 0.05, 2);
+      for (Path m : List.of(v1, v2)) {
+        Api.Reply r = api.send("POST", "/api/v1/models?notes=e2e", "application/zip", zip(m));
+        assertThat(r.status()).as(r.body().toString()).isEqualTo(201);
+      }
+      String key = api.ok("/api/v1/fleet-key").path("publicKey").asText();
+
+      List<FleetProcesses.Running> agents = new ArrayList<>();
+      for (int i = 1; i <= 3; i++) {
+        FleetProcesses.Running a =
+            fleet.agent(
+                "cam-" + i,
+                tmp.resolve("cam-" + i),
+                Map.ofEntries(
+                    Map.entry("mass.sync.url", mqtt),
+                    Map.entry("mass.sync.trusted-keys", key),
+                    Map.entry("mass.sync.health-window", "4s"),
+                    Map.entry("mass.sync.telemetry-interval", "1s"),
+                    Map.entry("mass.pipelines.door.kind", "camera"),
+                    Map.entry("mass.pipelines.door.source", "ffmpeg"),
+                    Map.entry(
+                        "mass.pipelines.door.input", TestAssets.media("astronaut.png").toString()),
+                    Map.entry("mass.pipelines.door.input-options", "-loop,1"),
+                    Map.entry("mass.pipelines.door.fps", "2"),
+                    Map.entry("mass.pipelines.door.model", "face-short")));
+        closing.add(a);
+        agents.add(a);
+      }
+      for (FleetProcesses.Running a : agents) {
+        a.awaitHttp("/v2/health/ready", Duration.ofSeconds(90));
+      }
+      for (int i = 1; i <= 3; i++) {
+        String id = "cam-" + i;
+        await()
+            .atMost(Duration.ofSeconds(30))
+            .until(() -> api.get("/api/v1/devices/" + id).body().path("online").asBoolean());
+        assertThat(
+                api.put("/api/v1/devices/" + id + "/tags", Map.of("tags", List.of("camera")))
+                    .status())
+            .isEqualTo(200);
+      }
+      // telemetry flows before the rollout: the latency gate has its baseline
+      await()
+          .atMost(Duration.ofSeconds(30))
+          .until(
+              () ->
+                  api.ok("/api/v1/telemetry?name=model.latency_ms.p95&model=face-short&version=1")
+                          .size()
+                      >= 3);
+
+      Api.Reply started =
+          api.post(
+              "/api/v1/rollouts",
+              Map.of(
+                  "model", "face-short",
+                  "version", "2",
+                  "tags", List.of("camera"),
+                  "phases", List.of(1, 100),
+                  "gates",
+                      Map.of(
+                          "successThreshold", 1.0,
+                          "failureThreshold", 0.0,
+                          "maxErrorRate", 0.05,
+                          "maxLatencyRatio", 3.0,
+                          "maxDetectionChange", 0.5,
+                          "soakSeconds", 5)));
+      assertThat(started.status()).as(started.body().toString()).isEqualTo(201);
+      long id = started.body().path("id").asLong();
+      assertThat(started.body().path("phaseList").get(0).path("devices").asInt()).isEqualTo(1);
+      await()
+          .atMost(Duration.ofSeconds(180))
+          .pollInterval(Duration.ofSeconds(1))
+          .until(
+              () -> {
+                String s = api.ok("/api/v1/rollouts/" + id).path("state").asText();
+                assertThat(s)
+                    .as(api.ok("/api/v1/rollouts/" + id).toString())
+                    .isIn("running", "completed");
+                return s.equals("completed");
+              });
+      JsonNode r = api.ok("/api/v1/rollouts/" + id);
+      assertThat(r.path("states").path("succeeded").asInt()).isEqualTo(3);
+      for (int i = 1; i <= 3; i++) {
+        JsonNode d = api.ok("/api/v1/devices/cam-" + i);
+        assertThat(d.path("models").path("face-short").path("active").asText()).isEqualTo("2");
+        assertThat(d.path("models").path("face-short").path("state").asText()).isEqualTo("active");
+        assertThat(d.path("inSync").asBoolean()).isTrue();
+        // the agent itself serves v2, and its camera pipeline still finds the face
+        JsonNode pipes = Api.JSON.readTree(get(agents.get(i - 1).url() + "/v1/pipelines"));
+        assertThat(pipes.toString()).contains("\"faces_in_view\":1");
+      }
+      // telemetry of v2 arrived and the health gates had data
+      await()
+          .atMost(Duration.ofSeconds(30))
+          .until(
+              () ->
+                  api.ok("/api/v1/telemetry?name=model.calls&model=face-short&version=2").size()
+                      >= 3);
+
+      try (Browser browser = new Browser()) {
+        browser.open(bridge.url() + "/#token=" + TOKEN);
+        await()
+            .atMost(Duration.ofSeconds(30))
+            .until(
+                () ->
+                    browser
+                            .eval(
+                                "const r = document.querySelector('#rollout-"
+                                    + id
+                                    + "'); return r ? r.dataset.state : ''")
+                            .asText()
+                            .equals("completed")
+                        && browser
+                                .eval(
+                                    "return document.querySelectorAll('#devices tbody tr').length")
+                                .asInt()
+                            == 3);
+        String devices =
+            browser.eval("return document.querySelector('#devices').textContent").asText();
+        assertThat(devices.split("face-short@2", -1).length - 1).isEqualTo(3);
+        browser.eval(
+            "document.querySelector('#chart-metric').value = 'model.latency_ms.p95'; document.querySelector('#chart-metric').dispatchEvent(new Event('change'))");
+        await()
+            .atMost(Duration.ofSeconds(20))
+            .until(
+                () ->
+                    browser
+                            .eval(
+                                "const s = document.querySelector('#chart svg'); return s ? +s.dataset.series : 0")
+                            .asInt()
+                        >= 3);
+        browser.screenshot(Path.of("target/e2e-dashboard.png"));
+      }
+    } finally {
+      for (int i = closing.size() - 1; i >= 0; i--) {
+        closing.get(i).close();
+      }
+    }
+  }
+
+  static String get(String url) throws Exception {
+    return java.net.http.HttpClient.newHttpClient()
+        .send(
+            java.net.http.HttpRequest.newBuilder(java.net.URI.create(url)).build(),
+            java.net.http.HttpResponse.BodyHandlers.ofString())
+        .body();
+  }
+
+  static byte[] zip(Path dir) throws Exception {
+    ByteArrayOutputStream b = new ByteArrayOutputStream();
+    try (ZipOutputStream z = new ZipOutputStream(b);
+        var files = Files.list(dir)) {
+      for (Path f :
+          files
+              .filter(p -> p.getFileName().toString().matches("model\\.(json|onnx)"))
+              .sorted()
+              .toList()) {
+        z.putNextEntry(new ZipEntry(f.getFileName().toString()));
+        Files.copy(f, z);
+        z.closeEntry();
+      }
+    }
+    return b.toByteArray();
+  }
+}
