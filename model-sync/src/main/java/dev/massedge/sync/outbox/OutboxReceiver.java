@@ -43,6 +43,7 @@ public final class OutboxReceiver implements AutoCloseable {
   private final AtomicLong duplicates = new AtomicLong();
   private final AtomicLong outOfOrder = new AtomicLong();
   private final AtomicLong refused = new AtomicLong();
+  private final AtomicLong droppedOnDevice = new AtomicLong();
 
   public OutboxReceiver(MqttLink link, Sink sink) {
     this.link = link;
@@ -79,6 +80,24 @@ public final class OutboxReceiver implements AutoCloseable {
     return refused.get();
   }
 
+  /** Records the devices dropped (outbox quota) before the cloud could confirm them. */
+  public long droppedOnDevice() {
+    return droppedOnDevice.get();
+  }
+
+  /**
+   * The first record the sender still keeps (user property {@code from}); {@code seq} for a sender
+   * that does not say.
+   */
+  public static long from(MqttMessage m, long seq) {
+    String f = MqttLink.userProperty(m, "from");
+    try {
+      return f == null ? seq : Math.min(seq, Long.parseLong(f));
+    } catch (NumberFormatException e) {
+      return seq;
+    }
+  }
+
   private void onMessage(String topic, MqttMessage m) {
     Topics.DeviceTopic t;
     long seq;
@@ -94,10 +113,17 @@ public final class OutboxReceiver implements AutoCloseable {
       log.warn("outbox record refused: {}", e.getMessage());
       return;
     }
+    long from = from(m, seq);
     Device d = devices.computeIfAbsent(t.deviceId(), k -> new Device());
     synchronized (d) {
       if (d.next < 0) {
-        d.next = seq; // a device seen for the first time starts where it is
+        d.next = from; // a device seen for the first time starts at its first unconfirmed record
+      }
+      if (seq > d.next && from > d.next) {
+        // the device dropped records over its outbox quota while they were not confirmed: they
+        // will never come, so waiting for them would stall the device for good
+        droppedOnDevice.addAndGet(from - d.next);
+        d.next = from;
       }
       if (seq < d.next) {
         duplicates.incrementAndGet();

@@ -135,11 +135,15 @@ public final class OutboxSender implements AutoCloseable {
           lastProgress = System.nanoTime();
         }
         List<CompletableFuture<Void>> acks = new ArrayList<>(batch.size());
+        // the first record still kept: below it the cloud must not wait (confirmed, or dropped
+        // over the quota while the cloud could not be reached)
+        String kept = Long.toString(outbox.ackedUpTo());
         for (Outbox.Entry e : batch) {
           Publication p = router.route(e);
           MqttProperties props = p.properties() == null ? new MqttProperties() : p.properties();
           List<UserProperty> user = new ArrayList<>(props.getUserProperties());
           user.add(new UserProperty("seq", Long.toString(e.seq())));
+          user.add(new UserProperty("from", kept));
           props.setUserProperties(user);
           acks.add(link.publish(p.topic(), p.payload(), 1, false, props));
         }

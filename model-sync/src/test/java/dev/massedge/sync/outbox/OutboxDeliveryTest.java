@@ -132,4 +132,51 @@ class OutboxDeliveryTest {
       outbox.close();
     }
   }
+
+  @org.junit.jupiter.api.Test
+  void recordsDroppedOverTheQuotaWhileOfflineAreCountedAndDoNotStallTheCloud() throws Exception {
+    try (Broker broker = Broker.mosquitto()) {
+      List<Long> received = new CopyOnWriteArrayList<>();
+      MqttLink cloud =
+          new MqttLink(new MqttLink.Options(broker.url(), "cloud-quota").persistent()).start();
+      OutboxReceiver receiver =
+          new OutboxReceiver(
+              cloud, (dev, kind, seq, payload) -> received.add(ByteBuffer.wrap(payload).getLong()));
+      MqttLink device = new MqttLink(new MqttLink.Options(broker.url(), "dev-quota")).start();
+      await().atMost(Duration.ofSeconds(20)).until(() -> cloud.connected() && device.connected());
+      Outbox outbox = new Outbox(dir, 8 * 1024, 1024, 1);
+      OutboxSender sender =
+          new OutboxSender(
+                  outbox,
+                  device,
+                  e -> new OutboxSender.Publication("mass/v1/dq/telemetry", e.data(), null),
+                  10,
+                  "mass/v1/dq/telemetry/ack",
+                  2000)
+              .start();
+      for (long i = 0; i < 20; i++) {
+        outbox.append(ByteBuffer.allocate(64).putLong(i).array());
+        sender.wakeup();
+      }
+      await().atMost(Duration.ofSeconds(20)).until(() -> outbox.stats().pending() == 0);
+      broker.stop(); // the cloud is out of reach while 600 records come: the oldest are dropped
+      for (long i = 20; i < 620; i++) {
+        outbox.append(ByteBuffer.allocate(64).putLong(i).array());
+      }
+      long dropped = outbox.stats().dropped();
+      assertThat(dropped).isGreaterThan(0);
+      broker.start();
+      await().atMost(Duration.ofSeconds(60)).until(() -> outbox.stats().pending() == 0);
+      List<Long> distinct = received.stream().distinct().toList();
+      assertThat(distinct).hasSize((int) (620 - dropped));
+      assertThat(distinct).isSorted();
+      assertThat(distinct.get(distinct.size() - 1)).isEqualTo(619);
+      assertThat(receiver.droppedOnDevice()).isEqualTo(dropped);
+      sender.close();
+      receiver.close();
+      device.close();
+      cloud.close();
+      outbox.close();
+    }
+  }
 }
