@@ -285,6 +285,35 @@ class FleetTest {
   }
 
   @Test
+  void recordsADeviceDroppedOverItsQuotaAreCountedAndTheRestArrives() throws Exception {
+    try (TcpProxy proxy = new TcpProxy(bridge.mqttPort)) {
+      FakeDevice d =
+          new FakeDevice("quota-1", proxy.url(), tmp.resolve("devices"), Map.of(MODEL, "1"), 8192);
+      closing.add(d);
+      await().atMost(Duration.ofSeconds(20)).until(d::connected);
+      long before =
+          api.ok("/api/v1/overview").path("telemetry").path("dropped_on_devices").longValue();
+      d.metrics(List.of(new SyncMessage.Metric("quota.n", Map.of(), -1, 1)));
+      await().atMost(Duration.ofSeconds(20)).until(() -> d.outbox().pending() == 0);
+      proxy.cut();
+      for (int i = 0; i < 300; i++) {
+        d.metrics(List.of(new SyncMessage.Metric("quota.n", Map.of(), i, 2 + i)));
+      }
+      long dropped = d.outbox().dropped();
+      assertThat(dropped).isPositive();
+      proxy.heal();
+      await().atMost(Duration.ofSeconds(60)).until(() -> d.outbox().pending() == 0);
+      JsonNode rows = api.ok("/api/v1/telemetry?device=quota-1&name=quota.n&limit=1000");
+      assertThat(rows.size()).isEqualTo(1 + 300 - (int) dropped);
+      assertThat(rows.get(rows.size() - 1).path("metric_value").asInt()).isEqualTo(299);
+      assertThat(
+              api.ok("/api/v1/overview").path("telemetry").path("dropped_on_devices").longValue()
+                  - before)
+          .isEqualTo(dropped);
+    }
+  }
+
+  @Test
   void aRolloutWalksItsPhasesAndReachesDevicesThatWereOffline() throws Exception {
     FakeDevice a = device("roll-a");
     device("roll-b");

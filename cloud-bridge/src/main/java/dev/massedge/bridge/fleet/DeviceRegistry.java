@@ -76,9 +76,9 @@ public final class DeviceRegistry {
   /** Records a birth or will message. */
   public void status(String id, SyncMessage.Status s) {
     long now = System.currentTimeMillis();
+    ensure(id, now);
     db.tx(
         () -> {
-          ensure(id, now);
           if (s.online()) {
             db.update(
                 "update devices set online = true, agent_version = ?, arch = ?, accelerator = ?,"
@@ -100,9 +100,9 @@ public final class DeviceRegistry {
   /** Records a reported twin (a newer one only: reports can arrive out of order after a cut). */
   public void reported(String id, SyncMessage.TwinReported r) {
     long now = System.currentTimeMillis();
+    ensure(id, now);
     db.tx(
         () -> {
-          ensure(id, now);
           db.update(
               "update devices set reported_json = ?, reported_version = ?, reported_at = ?,"
                   + " last_seen = ? where id = ? and (reported_at is null or reported_at <= ?)",
@@ -116,6 +116,10 @@ public final class DeviceRegistry {
         });
   }
 
+  /**
+   * Makes the device's row, in a transaction of its own: on PostgreSQL a failed insert (another
+   * instance made the row first) spoils the transaction it runs in.
+   */
   private void ensure(String id, long now) {
     if (db.one("select id from devices where id = ?", id).isEmpty()) {
       try {

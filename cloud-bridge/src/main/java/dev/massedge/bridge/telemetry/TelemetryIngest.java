@@ -4,9 +4,11 @@ import dev.massedge.bridge.BridgeConfig;
 import dev.massedge.bridge.Json;
 import dev.massedge.bridge.db.Db;
 import dev.massedge.bridge.mqtt.BridgeLink;
+import dev.massedge.sync.contract.MessageRejectedException;
 import dev.massedge.sync.contract.SyncCodec;
 import dev.massedge.sync.contract.SyncMessage;
 import dev.massedge.sync.contract.Topics;
+import dev.massedge.sync.link.MqttLink;
 import dev.massedge.sync.outbox.OutboxReceiver;
 import jakarta.annotation.PreDestroy;
 import jakarta.inject.Singleton;
@@ -17,39 +19,217 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.zip.GZIPInputStream;
+import org.eclipse.paho.mqttv5.common.MqttMessage;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Stores every device's telemetry batches and events, once each and in order: the outbox receiver
- * hands each record over once, and the record's rows and the device's next sequence number are
- * written in one transaction, so a bridge restart neither loses nor repeats a record (the receiver
- * starts from the stored positions). Only then is the record acknowledged to the device.
+ * Stores every device's telemetry batches and events, once each and in order, on one bridge or
+ * several. Records arrive through the shared subscriptions {@code
+ * $share/bridges/mass/v1/+/telemetry} and {@code …/events}, so bridge instances split them; the
+ * database decides: a record is stored in the same transaction that moves the device's position
+ * ({@code outbox_positions}, locked for the update) from its sequence number to the next. An older
+ * record is a repeat (acknowledged again, not stored); a newer one waits briefly for its
+ * predecessor, which another instance may be storing, and is otherwise left for the device to send
+ * again. What is stored is acknowledged to the device ({@code TelemetryAck}) every 200 ms; the
+ * device forgets nothing before that.
  */
 @Singleton
 public final class TelemetryIngest implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(TelemetryIngest.class);
   private static final int MAX_INFLATED = 4 * 1024 * 1024;
+  private static final int STRIPES = 4;
+  private static final int GAP_RETRIES = 40;
+  private static final long GAP_RETRY_MILLIS = 50;
   private final Db db;
   private final BridgeConfig config;
-  private final OutboxReceiver receiver;
+  private final MqttLink link;
+  private final ExecutorService[] stripes = new ExecutorService[STRIPES];
+  private final ScheduledExecutorService timer;
+  private final Map<String, Long> toAck = new ConcurrentHashMap<>();
   private final AtomicLong batches = new AtomicLong();
   private final AtomicLong metrics = new AtomicLong();
   private final AtomicLong events = new AtomicLong();
   private final AtomicLong rejected = new AtomicLong();
+  private final AtomicLong duplicates = new AtomicLong();
+  private final AtomicLong gapsLeft = new AtomicLong();
+  private final AtomicLong droppedOnDevice = new AtomicLong();
+
+  private enum Outcome {
+    STORED,
+    REPEAT,
+    GAP
+  }
 
   public TelemetryIngest(Db db, BridgeConfig config, BridgeLink bridge) {
     this.db = db;
     this.config = config;
-    this.receiver = new OutboxReceiver(bridge.link(), this::store);
-    for (Map<String, Object> r : db.query("select device_id, next_seq from outbox_positions")) {
-      receiver.expect((String) r.get("device_id"), Db.asLong(r.get("next_seq")));
+    this.link = bridge.link();
+    for (int i = 0; i < STRIPES; i++) {
+      int n = i;
+      stripes[i] =
+          Executors.newSingleThreadExecutor(
+              r -> {
+                Thread t = new Thread(r, "telemetry-ingest-" + n);
+                t.setDaemon(true);
+                return t;
+              });
+    }
+    timer =
+        Executors.newSingleThreadScheduledExecutor(
+            r -> {
+              Thread t = new Thread(r, "telemetry-acks");
+              t.setDaemon(true);
+              return t;
+            });
+    timer.scheduleWithFixedDelay(this::sendAcks, 200, 200, TimeUnit.MILLISECONDS);
+    link.subscribe("$share/bridges/mass/v1/+/telemetry", 1, this::onMessage);
+    link.subscribe("$share/bridges/mass/v1/+/events", 1, this::onMessage);
+  }
+
+  private void onMessage(String topic, MqttMessage m) {
+    Topics.DeviceTopic t;
+    long seq;
+    try {
+      t = Topics.parse(topic);
+      String s = MqttLink.userProperty(m, "seq");
+      if (s == null) {
+        throw new MessageRejectedException("invalid_message", topic + ": no 'seq' user property");
+      }
+      seq = Long.parseLong(s);
+    } catch (MessageRejectedException | NumberFormatException e) {
+      rejected.incrementAndGet();
+      log.warn("outbox record refused: {}", e.getMessage());
+      return;
+    }
+    byte[] payload = m.getPayload();
+    long from = OutboxReceiver.from(m, seq);
+    stripe(t.deviceId()).execute(() -> handle(t.deviceId(), t.kind(), seq, from, payload, 0));
+  }
+
+  private ExecutorService stripe(String device) {
+    return stripes[Math.floorMod(device.hashCode(), STRIPES)];
+  }
+
+  private void handle(
+      String device, Topics.Kind kind, long seq, long from, byte[] payload, int attempt) {
+    try {
+      Outcome o = store(device, kind, seq, from, payload);
+      if (o == Outcome.GAP) {
+        if (attempt < GAP_RETRIES) {
+          timer.schedule(
+              () ->
+                  stripe(device)
+                      .execute(() -> handle(device, kind, seq, from, payload, attempt + 1)),
+              GAP_RETRY_MILLIS,
+              TimeUnit.MILLISECONDS);
+        } else {
+          gapsLeft.incrementAndGet(); // the device sends it again: nothing was confirmed
+        }
+      }
+    } catch (RuntimeException e) {
+      log.warn("outbox record {}#{} not stored: {}", device, seq, e.toString());
     }
   }
 
-  void store(String device, Topics.Kind kind, long seq, byte[] payload) {
+  /** Stores one record if it is the device's next; says what happened. */
+  Outcome store(String device, Topics.Kind kind, long seq, long from, byte[] payload) {
+    Parsed p = parse(device, kind, seq, payload);
+    Outcome o;
+    try {
+      o = db.tx(() -> storeInTx(device, seq, from, p));
+    } catch (RuntimeException e) {
+      if (!Db.isDuplicate(e)) {
+        throw e;
+      }
+      // another instance made the position row first
+      o = db.tx(() -> storeInTx(device, seq, from, p));
+    }
+    if (o == Outcome.STORED) {
+      batches.incrementAndGet();
+      metrics.addAndGet(p.rows.size());
+      if (p.event != null) {
+        events.incrementAndGet();
+      }
+    }
+    return o;
+  }
+
+  private Outcome storeInTx(String device, long seq, long from, Parsed p) {
+    List<Map<String, Object>> pos =
+        db.query("select next_seq from outbox_positions where device_id = ? for update", device);
+    long next;
+    if (pos.isEmpty()) {
+      // first contact: the device starts at the first record it has not had confirmed
+      db.update("insert into outbox_positions (device_id, next_seq) values (?, ?)", device, from);
+      next = from;
+    } else {
+      next = Db.asLong(pos.get(0).get("next_seq"));
+    }
+    if (seq > next && from > next) {
+      // the device dropped these over its outbox quota before they could be confirmed: counted,
+      // and not waited for (they will never come)
+      db.update(
+          "update outbox_positions set next_seq = ?, dropped_on_device = dropped_on_device + ?"
+              + " where device_id = ?",
+          from,
+          from - next,
+          device);
+      droppedOnDevice.addAndGet(from - next);
+      next = from;
+    }
+    if (seq < next) {
+      duplicates.incrementAndGet();
+      toAck.merge(device, next - 1, Math::max);
+      return Outcome.REPEAT;
+    }
+    if (seq > next) {
+      return Outcome.GAP;
+    }
+    db.batch(
+        "insert into metrics (device_id, name, model, version, pipeline, tags, metric_value, ts)"
+            + " values (?, ?, ?, ?, ?, ?, ?, ?)",
+        p.rows);
+    if (p.event != null) {
+      db.update(
+          "insert into events (device_id, seq, ts, body) values (?, ?, ?, ?)",
+          device,
+          seq,
+          System.currentTimeMillis(),
+          p.event);
+    }
+    db.update("update outbox_positions set next_seq = ? where device_id = ?", seq + 1, device);
+    toAck.merge(device, seq, Math::max);
+    return Outcome.STORED;
+  }
+
+  private void sendAcks() {
+    if (!link.connected()) {
+      return;
+    }
+    for (String device : List.copyOf(toAck.keySet())) {
+      Long upTo = toAck.remove(device);
+      if (upTo != null) {
+        link.publish(
+            Topics.telemetryAck(device),
+            SyncCodec.write(new SyncMessage.TelemetryAck(SyncCodec.SCHEMA, upTo)),
+            1,
+            false);
+      }
+    }
+  }
+
+  /** A record's rows: metrics for a batch, the body for an event; none when it was refused. */
+  private record Parsed(List<Object[]> rows, String event) {}
+
+  private Parsed parse(String device, Topics.Kind kind, long seq, byte[] payload) {
     byte[] body;
     try {
       body = inflate(payload);
@@ -57,72 +237,39 @@ public final class TelemetryIngest implements AutoCloseable {
       // refused, and its position moves on: one bad record must not stall the device's outbox
       rejected.incrementAndGet();
       log.warn("{} record {}#{} refused: {}", kind, device, seq, e.getMessage());
-      body = null;
+      return new Parsed(List.of(), null);
     }
-    List<Object[]> rows = new ArrayList<>();
-    String event = null;
-    if (body == null) {
-      // nothing to store but the position
-    } else if (kind == Topics.Kind.TELEMETRY) {
-      SyncMessage.TelemetryBatch b;
-      try {
-        b = SyncCodec.read(body, SyncMessage.TelemetryBatch.class);
-      } catch (RuntimeException e) {
-        rejected.incrementAndGet();
-        log.warn("telemetry {}#{} refused: {}", device, seq, e.getMessage());
-        b = new SyncMessage.TelemetryBatch(SyncCodec.SCHEMA, seq, List.of());
-      }
-      for (SyncMessage.Metric m : b.metrics()) {
-        Map<String, String> tags = m.tags() == null ? Map.of() : m.tags();
-        Map<String, String> rest = new LinkedHashMap<>(tags);
-        rest.remove("model");
-        rest.remove("version");
-        rest.remove("pipeline");
-        rows.add(
-            new Object[] {
-              device,
-              m.name(),
-              tags.get("model"),
-              tags.get("version"),
-              tags.get("pipeline"),
-              rest.isEmpty() ? null : Json.write(rest),
-              m.value(),
-              m.epochMillis()
-            });
-      }
-    } else {
-      event = new String(body, StandardCharsets.UTF_8);
+    if (kind != Topics.Kind.TELEMETRY) {
+      return new Parsed(List.of(), new String(body, StandardCharsets.UTF_8));
     }
-    String ev = event;
-    db.tx(
-        () -> {
-          db.batch(
-              "insert into metrics (device_id, name, model, version, pipeline, tags, metric_value, ts)"
-                  + " values (?, ?, ?, ?, ?, ?, ?, ?)",
-              rows);
-          if (ev != null) {
-            db.update(
-                "insert into events (device_id, seq, ts, body) values (?, ?, ?, ?)",
-                device,
-                seq,
-                System.currentTimeMillis(),
-                ev);
-          }
-          if (db.update(
-                  "update outbox_positions set next_seq = ? where device_id = ?", seq + 1, device)
-              == 0) {
-            db.update(
-                "insert into outbox_positions (device_id, next_seq) values (?, ?)",
-                device,
-                seq + 1);
-          }
-          return null;
-        });
-    batches.incrementAndGet();
-    metrics.addAndGet(rows.size());
-    if (ev != null) {
-      events.incrementAndGet();
+    SyncMessage.TelemetryBatch b;
+    try {
+      b = SyncCodec.read(body, SyncMessage.TelemetryBatch.class);
+    } catch (RuntimeException e) {
+      rejected.incrementAndGet();
+      log.warn("telemetry {}#{} refused: {}", device, seq, e.getMessage());
+      return new Parsed(List.of(), null);
     }
+    List<Object[]> rows = new ArrayList<>(b.metrics().size());
+    for (SyncMessage.Metric m : b.metrics()) {
+      Map<String, String> tags = m.tags() == null ? Map.of() : m.tags();
+      Map<String, String> rest = new LinkedHashMap<>(tags);
+      rest.remove("model");
+      rest.remove("version");
+      rest.remove("pipeline");
+      rows.add(
+          new Object[] {
+            device,
+            m.name(),
+            tags.get("model"),
+            tags.get("version"),
+            tags.get("pipeline"),
+            rest.isEmpty() ? null : Json.write(rest),
+            m.value(),
+            m.epochMillis()
+          });
+    }
+    return new Parsed(rows, null);
   }
 
   private static byte[] inflate(byte[] b) throws IOException {
@@ -155,9 +302,10 @@ public final class TelemetryIngest implements AutoCloseable {
     m.put("records", batches.get());
     m.put("metrics", metrics.get());
     m.put("events", events.get());
-    m.put("refused", rejected.get() + receiver.refused());
-    m.put("duplicates", receiver.duplicates());
-    m.put("out_of_order", receiver.outOfOrder());
+    m.put("refused", rejected.get());
+    m.put("duplicates", duplicates.get());
+    m.put("gaps_left_for_resend", gapsLeft.get());
+    m.put("dropped_on_devices", droppedOnDevice.get());
     return m;
   }
 
@@ -207,6 +355,9 @@ public final class TelemetryIngest implements AutoCloseable {
   @PreDestroy
   @Override
   public void close() {
-    receiver.close();
+    timer.shutdownNow();
+    for (ExecutorService e : stripes) {
+      e.shutdownNow();
+    }
   }
 }

@@ -40,6 +40,13 @@ public final class FakeDevice implements AutoCloseable {
 
   public FakeDevice(String id, String brokerUrl, Path dir, Map<String, String> models)
       throws IOException {
+    this(id, brokerUrl, dir, models, 8 << 20);
+  }
+
+  /** With an outbox of {@code outboxQuota} bytes (1 KiB segments when small). */
+  public FakeDevice(
+      String id, String brokerUrl, Path dir, Map<String, String> models, long outboxQuota)
+      throws IOException {
     this.id = id;
     active.putAll(models);
     models.forEach((k, v) -> states.put(k, new SyncMessage.ModelState(v, null, "active", null)));
@@ -49,7 +56,9 @@ public final class FakeDevice implements AutoCloseable {
                 .persistent()
                 .withStatus(Topics.status(id), () -> status(true), status(false)));
     link.subscribe(Topics.twinDesired(id), 1, (t, m) -> onDesired(m.getPayload()));
-    outbox = new Outbox(dir.resolve(id + "-outbox"), 8 << 20, 1 << 20, 100);
+    outbox =
+        new Outbox(
+            dir.resolve(id + "-outbox"), outboxQuota, Math.min(1 << 20, outboxQuota / 8), 100);
     sender = new OutboxSender(outbox, link, this::route, 10, Topics.telemetryAck(id), 2000).start();
     link.start();
   }
