@@ -212,6 +212,19 @@ class FleetTest {
     assertThat(r.status()).isEqualTo(403);
     assertThat(r.body().path("code").asText()).isEqualTo("forbidden");
     assertThat(api.as(null).get("/health").status()).isEqualTo(200);
+    // the OpenAPI document, made from the controllers at compile time, is public
+    var spec =
+        java.net.http.HttpClient.newHttpClient()
+            .send(
+                java.net.http.HttpRequest.newBuilder(
+                        java.net.URI.create(bridge.url() + "/openapi/mass-edge-fleet-api-1.yml"))
+                    .build(),
+                java.net.http.HttpResponse.BodyHandlers.ofString());
+    assertThat(spec.statusCode()).isEqualTo(200);
+    assertThat(spec.body())
+        .contains("openapi: 3")
+        .contains("/api/v1/rollouts/{id}/abort")
+        .contains("bearer");
   }
 
   @Test
