@@ -31,23 +31,22 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Stores every device's telemetry batches and events, once each and in order, on one bridge or
- * several. Records arrive through the shared subscriptions {@code
- * $share/bridges/mass/v1/+/telemetry} and {@code …/events}, so bridge instances split them; the
- * database decides: a record is stored in the same transaction that moves the device's position
- * ({@code outbox_positions}, locked for the update) from its sequence number to the next. An older
- * record is a repeat (acknowledged again, not stored); a newer one waits briefly for its
- * predecessor, which another instance may be storing, and is otherwise left for the device to send
- * again. What is stored is acknowledged to the device ({@code TelemetryAck}) every 200 ms; the
- * device forgets nothing before that.
+ * Stores every device's telemetry batches and events exactly once, on one bridge or several.
+ * Records arrive through the shared subscriptions {@code $share/bridges/mass/v1/+/telemetry} and
+ * {@code …/events}, so bridge instances split them, and a device's records may reach them out of
+ * order. The database decides, per device, under its locked position row ({@code
+ * outbox_positions}): a record below the position, or already in {@code outbox_received}, is a
+ * repeat (acknowledged again, not stored); the next one is stored and the position passes it and
+ * every record stored ahead right after it; a record further ahead is stored and remembered in
+ * {@code outbox_received} until the position passes it. The position is what the device is told
+ * ({@code TelemetryAck}, every 200 ms): it forgets nothing the database does not hold, and resends
+ * whatever is missing.
  */
 @Singleton
 public final class TelemetryIngest implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(TelemetryIngest.class);
   private static final int MAX_INFLATED = 4 * 1024 * 1024;
   private static final int STRIPES = 4;
-  private static final int GAP_RETRIES = 40;
-  private static final long GAP_RETRY_MILLIS = 50;
   private final Db db;
   private final BridgeConfig config;
   private final MqttLink link;
@@ -59,13 +58,13 @@ public final class TelemetryIngest implements AutoCloseable {
   private final AtomicLong events = new AtomicLong();
   private final AtomicLong rejected = new AtomicLong();
   private final AtomicLong duplicates = new AtomicLong();
-  private final AtomicLong gapsLeft = new AtomicLong();
+  private final AtomicLong ahead = new AtomicLong();
   private final AtomicLong droppedOnDevice = new AtomicLong();
 
   private enum Outcome {
     STORED,
-    REPEAT,
-    GAP
+    AHEAD,
+    REPEAT
   }
 
   public TelemetryIngest(Db db, BridgeConfig config, BridgeLink bridge) {
@@ -111,35 +110,23 @@ public final class TelemetryIngest implements AutoCloseable {
     }
     byte[] payload = m.getPayload();
     long from = OutboxReceiver.from(m, seq);
-    stripe(t.deviceId()).execute(() -> handle(t.deviceId(), t.kind(), seq, from, payload, 0));
+    stripe(t.deviceId()).execute(() -> handle(t.deviceId(), t.kind(), seq, from, payload));
   }
 
   private ExecutorService stripe(String device) {
     return stripes[Math.floorMod(device.hashCode(), STRIPES)];
   }
 
-  private void handle(
-      String device, Topics.Kind kind, long seq, long from, byte[] payload, int attempt) {
+  private void handle(String device, Topics.Kind kind, long seq, long from, byte[] payload) {
     try {
-      Outcome o = store(device, kind, seq, from, payload);
-      if (o == Outcome.GAP) {
-        if (attempt < GAP_RETRIES) {
-          timer.schedule(
-              () ->
-                  stripe(device)
-                      .execute(() -> handle(device, kind, seq, from, payload, attempt + 1)),
-              GAP_RETRY_MILLIS,
-              TimeUnit.MILLISECONDS);
-        } else {
-          gapsLeft.incrementAndGet(); // the device sends it again: nothing was confirmed
-        }
-      }
+      store(device, kind, seq, from, payload);
     } catch (RuntimeException e) {
+      // not confirmed: the device sends it again
       log.warn("outbox record {}#{} not stored: {}", device, seq, e.toString());
     }
   }
 
-  /** Stores one record if it is the device's next; says what happened. */
+  /** Stores one record unless it was stored before; says what happened. */
   Outcome store(String device, Topics.Kind kind, long seq, long from, byte[] payload) {
     Parsed p = parse(device, kind, seq, payload);
     Outcome o;
@@ -152,7 +139,7 @@ public final class TelemetryIngest implements AutoCloseable {
       // another instance made the position row first
       o = db.tx(() -> storeInTx(device, seq, from, p));
     }
-    if (o == Outcome.STORED) {
+    if (o != Outcome.REPEAT) {
       batches.incrementAndGet();
       metrics.addAndGet(p.rows.size());
       if (p.event != null) {
@@ -182,16 +169,16 @@ public final class TelemetryIngest implements AutoCloseable {
           from,
           from - next,
           device);
+      db.update("delete from outbox_received where device_id = ? and seq < ?", device, from);
       droppedOnDevice.addAndGet(from - next);
       next = from;
     }
-    if (seq < next) {
+    if (seq < next
+        || !db.query("select seq from outbox_received where device_id = ? and seq = ?", device, seq)
+            .isEmpty()) {
       duplicates.incrementAndGet();
       toAck.merge(device, next - 1, Math::max);
       return Outcome.REPEAT;
-    }
-    if (seq > next) {
-      return Outcome.GAP;
     }
     db.batch(
         "insert into metrics (device_id, name, model, version, pipeline, tags, metric_value, ts)"
@@ -205,8 +192,31 @@ public final class TelemetryIngest implements AutoCloseable {
           System.currentTimeMillis(),
           p.event);
     }
-    db.update("update outbox_positions set next_seq = ? where device_id = ?", seq + 1, device);
-    toAck.merge(device, seq, Math::max);
+    if (seq > next) {
+      // ahead of its predecessor (which another instance is storing, or which comes again):
+      // stored now, confirmed once the position passes it
+      db.update("insert into outbox_received (device_id, seq) values (?, ?)", device, seq);
+      ahead.incrementAndGet();
+      return Outcome.AHEAD;
+    }
+    // the next one: the position passes it and every record stored ahead right after it
+    long n = seq + 1;
+    for (Map<String, Object> r :
+        db.query(
+            "select seq from outbox_received where device_id = ? and seq > ? order by seq limit"
+                + " 10000",
+            device,
+            seq)) {
+      if (Db.asLong(r.get("seq")) != n) {
+        break;
+      }
+      n++;
+    }
+    if (n > seq + 1) {
+      db.update("delete from outbox_received where device_id = ? and seq < ?", device, n);
+    }
+    db.update("update outbox_positions set next_seq = ? where device_id = ?", n, device);
+    toAck.merge(device, n - 1, Math::max);
     return Outcome.STORED;
   }
 
@@ -304,7 +314,7 @@ public final class TelemetryIngest implements AutoCloseable {
     m.put("events", events.get());
     m.put("refused", rejected.get());
     m.put("duplicates", duplicates.get());
-    m.put("gaps_left_for_resend", gapsLeft.get());
+    m.put("stored_ahead", ahead.get());
     m.put("dropped_on_devices", droppedOnDevice.get());
     return m;
   }
