@@ -298,6 +298,33 @@ class FleetTest {
   }
 
   @Test
+  void telemetryOlderThanTheRetentionIsDeleted() throws Exception {
+    var db = bridge.bean(dev.massedge.bridge.db.Db.class);
+    long now = System.currentTimeMillis();
+    long old = now - Duration.ofDays(8).toMillis();
+    for (long ts : List.of(old, old + 1, now)) {
+      db.update(
+          "insert into metrics (device_id, name, metric_value, ts) values (?, ?, ?, ?)",
+          "retention-1",
+          "retention.m",
+          1.0,
+          ts);
+    }
+    db.update(
+        "insert into events (device_id, seq, ts, body) values (?, ?, ?, ?)",
+        "retention-1",
+        1L,
+        old,
+        "{}");
+    int deleted = bridge.bean(dev.massedge.bridge.telemetry.TelemetryIngest.class).applyRetention();
+    assertThat(deleted).isGreaterThanOrEqualTo(3);
+    JsonNode rows = api.ok("/api/v1/telemetry?device=retention-1&name=retention.m");
+    assertThat(rows.size()).isEqualTo(1);
+    assertThat(rows.get(0).path("ts").asLong()).isEqualTo(now);
+    assertThat(api.ok("/api/v1/devices/retention-1/events").size()).isZero();
+  }
+
+  @Test
   void recordsADeviceDroppedOverItsQuotaAreCountedAndTheRestArrives() throws Exception {
     try (TcpProxy proxy = new TcpProxy(bridge.mqttPort)) {
       FakeDevice d =

@@ -52,10 +52,15 @@ public final class Cli {
 
   /** Runs one command; returns the process exit status. */
   public static int run(String[] args, PrintStream out, PrintStream err) {
-    String url = env("MASS_BRIDGE_URL", "http://127.0.0.1:8090");
-    String token = System.getenv("MASS_TOKEN");
+    return run(args, out, err, System.getenv());
+  }
+
+  /** Runs one command with {@code env} for the environment. */
+  static int run(String[] args, PrintStream out, PrintStream err, Map<String, String> env) {
+    String url = env(env, "MASS_BRIDGE_URL", "http://127.0.0.1:8090");
+    String token = env.get("MASS_TOKEN");
     if (token == null) {
-      Path f = Path.of(env("MASS_BRIDGE_DATA", "data/bridge")).resolve("admin-token");
+      Path f = Path.of(env(env, "MASS_BRIDGE_DATA", "data/bridge")).resolve("admin-token");
       try {
         token = Files.exists(f) ? Files.readString(f).trim() : null;
       } catch (IOException e) {
@@ -88,8 +93,8 @@ public final class Cli {
              mass rollout ls | rollout status ID [--watch] | rollout pause|resume|abort ID
       (MASS_BRIDGE_URL, MASS_TOKEN or $MASS_BRIDGE_DATA/admin-token)""";
 
-  private static String env(String k, String d) {
-    String v = System.getenv(k);
+  private static String env(Map<String, String> env, String k, String d) {
+    String v = env.get(k);
     return v == null || v.isBlank() ? d : v;
   }
 
