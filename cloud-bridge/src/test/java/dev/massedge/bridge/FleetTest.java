@@ -486,6 +486,76 @@ class FleetTest {
   }
 
   @Test
+  void aModelThatStopsSeeingFacesPausesTheRollout() throws Exception {
+    List<FakeDevice> fleet = new ArrayList<>();
+    long then = System.currentTimeMillis() - 60_000;
+    for (int i = 0; i < 2; i++) {
+      FakeDevice d = device("detect-" + i);
+      fleet.add(d);
+      tag(d.id, "detectcam");
+      for (int k = 0; k < 6; k++) {
+        d.metrics(
+            List.of(
+                new SyncMessage.Metric(
+                    "pipeline.faces_in_view", Map.of("pipeline", "door"), 1, then + k * 1000)));
+      }
+    }
+    await()
+        .atMost(Duration.ofSeconds(20))
+        .until(() -> fleet.stream().allMatch(d -> d.outbox().pending() == 0));
+    Map<String, Object> gates =
+        Map.of(
+            "successThreshold",
+            1.0,
+            "failureThreshold",
+            0.0,
+            "maxErrorRate",
+            0.05,
+            "maxLatencyRatio",
+            1.5,
+            "maxDetectionChange",
+            0.5,
+            "soakSeconds",
+            60);
+    long id =
+        api.post(
+                "/api/v1/rollouts",
+                Map.of(
+                    "model",
+                    MODEL,
+                    "version",
+                    "3",
+                    "tags",
+                    List.of("detectcam"),
+                    "phases",
+                    List.of(50, 100),
+                    "gates",
+                    gates))
+            .body()
+            .path("id")
+            .asLong();
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .until(() -> rollout(id).path("states").path("succeeded").asInt() == 1);
+    FakeDevice canary =
+        fleet.stream().filter(d -> "3".equals(d.active(MODEL))).findFirst().orElseThrow();
+    long now = System.currentTimeMillis() + 1000;
+    for (int k = 0; k < 6; k++) {
+      canary.metrics(
+          List.of(
+              new SyncMessage.Metric(
+                  "pipeline.faces_in_view", Map.of("pipeline", "door"), 0, now + k * 1000)));
+    }
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .until(() -> rollout(id).path("state").asText().equals("paused"));
+    assertThat(rollout(id).path("reason").asText())
+        .contains("faces in view changed by 100 %")
+        .contains("median 1.00 before, 0.00 after");
+    assertThat(api.post("/api/v1/rollouts/" + id + "/abort", Map.of()).status()).isEqualTo(200);
+  }
+
+  @Test
   void rolloutRequestsAreChecked() throws Exception {
     Api.Reply r =
         api.post("/api/v1/rollouts", Map.of("model", MODEL, "version", "7", "tags", List.of("x")));

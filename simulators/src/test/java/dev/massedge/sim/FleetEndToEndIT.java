@@ -135,7 +135,10 @@ class FleetEndToEndIT {
               () -> {
                 String s = api.ok("/api/v1/rollouts/" + id).path("state").asText();
                 assertThat(s)
-                    .as(api.ok("/api/v1/rollouts/" + id).toString())
+                    .as(
+                        api.ok("/api/v1/rollouts/" + id)
+                            + "\nfaces in view: "
+                            + api.ok("/api/v1/telemetry?name=pipeline.faces_in_view&limit=200"))
                     .isIn("running", "completed");
                 return s.equals("completed");
               });

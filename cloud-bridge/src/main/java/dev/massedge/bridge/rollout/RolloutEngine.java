@@ -39,6 +39,10 @@ import org.slf4j.LoggerFactory;
 public final class RolloutEngine implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(RolloutEngine.class);
   private static final long BASELINE_MILLIS = 10 * 60_000L;
+
+  /** Samples per device the detection gate needs after the switch before it judges. */
+  private static final int MIN_SAMPLES = 5;
+
   private final Db db;
   private final DeviceRegistry registry;
   private final Twins twins;
@@ -402,33 +406,62 @@ public final class RolloutEngine implements AutoCloseable {
                 + "x");
       }
     }
-    Double facesAfter =
-        avg("pipeline.faces_in_view", null, null, phaseStart, Long.MAX_VALUE, devs, in);
-    Double facesBefore =
-        avg(
-            "pipeline.faces_in_view",
-            null,
-            null,
-            phaseStart - BASELINE_MILLIS,
-            phaseStart,
-            devs,
-            in);
-    if (facesAfter != null && facesBefore != null && (facesBefore > 0 || facesAfter > 0)) {
-      double change = Math.abs(facesAfter - facesBefore) / Math.max(facesBefore, 1e-9);
-      out.put("facesBefore", facesBefore);
-      out.put("facesAfter", facesAfter);
+    // after the devices committed the version: not while their pipelines restarted on it
+    long settled =
+        phaseDevices.stream()
+            .filter(d -> "succeeded".equals(d.get("state")))
+            .mapToLong(d -> Db.asLong(d.get("updated_at")))
+            .max()
+            .orElse(phaseStart);
+    // medians, and only with enough samples after: a scene's faces come and go, and a pipeline
+    // that just (re)started reports none for a second or two
+    double[] after = values("pipeline.faces_in_view", settled, Long.MAX_VALUE, devs, in);
+    double[] before =
+        values("pipeline.faces_in_view", phaseStart - BASELINE_MILLIS, phaseStart, devs, in);
+    if (after.length >= MIN_SAMPLES * devs.size() && before.length >= MIN_SAMPLES) {
+      double medAfter = median(after);
+      double medBefore = median(before);
+      double change = Math.abs(medAfter - medBefore) / Math.max(medBefore, 1);
+      out.put("facesBefore", medBefore);
+      out.put("facesAfter", medAfter);
       out.put("detectionChange", change);
       if (change > gates.maxDetectionChange() && !out.containsKey("failed")) {
         out.put(
             "failed",
-            "faces detected changed by "
+            "faces in view changed by "
                 + fmt(change * 100)
-                + " % > "
+                + " % (median "
+                + fmt(medBefore)
+                + " before, "
+                + fmt(medAfter)
+                + " after) > "
                 + fmt(gates.maxDetectionChange() * 100)
                 + " %");
       }
     }
     return out;
+  }
+
+  /** The latest values (at most 20,000) of a metric on some devices in {@code [from, to)}. */
+  private double[] values(String name, long from, long to, List<String> devs, String in) {
+    List<Object> a = new ArrayList<>(List.of(name, from, to));
+    a.addAll(devs);
+    return db
+        .query(
+            "select metric_value from metrics where name = ? and ts >= ? and ts < ? and device_id"
+                + " in ("
+                + in
+                + ") order by ts desc limit 20000",
+            a.toArray())
+        .stream()
+        .mapToDouble(r -> ((Number) r.get("metric_value")).doubleValue())
+        .toArray();
+  }
+
+  static double median(double[] v) {
+    double[] s = v.clone();
+    java.util.Arrays.sort(s);
+    return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
   }
 
   private Double avg(
