@@ -89,8 +89,12 @@ public final class FleetProcesses {
    * rest (for example {@code mass.bridge.mqtt-url}, {@code mass.bridge.db-url}).
    */
   public Running bridge(Path dir, Map<String, String> properties) throws IOException {
+    return bridge(dir, properties, freePort());
+  }
+
+  /** The bridge serving HTTP on {@code http}. */
+  public Running bridge(Path dir, Map<String, String> properties, int http) throws IOException {
     Files.createDirectories(dir);
-    int http = freePort();
     List<String> cmd = new ArrayList<>(List.of(java(), "-Xmx512m", "-Djava.io.tmpdir=" + dir));
     cmd.add("-Dmicronaut.server.port=" + http);
     cmd.add("-Dmass.bridge.data-dir=" + dir);
