@@ -94,23 +94,17 @@ public final class TelemetryIngest implements AutoCloseable {
   }
 
   private void onMessage(String topic, MqttMessage m) {
-    Topics.DeviceTopic t;
-    long seq;
+    OutboxReceiver.Arrival a;
     try {
-      t = Topics.parse(topic);
-      String s = MqttLink.userProperty(m, "seq");
-      if (s == null) {
-        throw new MessageRejectedException("invalid_message", topic + ": no 'seq' user property");
-      }
-      seq = Long.parseLong(s);
-    } catch (MessageRejectedException | NumberFormatException e) {
+      a = OutboxReceiver.arrival(topic, m);
+    } catch (MessageRejectedException e) {
       rejected.incrementAndGet();
       log.warn("outbox record refused: {}", e.getMessage());
       return;
     }
     byte[] payload = m.getPayload();
-    long from = OutboxReceiver.from(m, seq);
-    stripe(t.deviceId()).execute(() -> handle(t.deviceId(), t.kind(), seq, from, payload));
+    String device = a.topic().deviceId();
+    stripe(device).execute(() -> handle(device, a.topic().kind(), a.seq(), a.from(), payload));
   }
 
   private ExecutorService stripe(String device) {

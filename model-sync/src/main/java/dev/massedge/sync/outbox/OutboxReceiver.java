@@ -86,34 +86,47 @@ public final class OutboxReceiver implements AutoCloseable {
   }
 
   /**
-   * The first record the sender still keeps (user property {@code from}); {@code seq} for a sender
-   * that does not say.
+   * An outbox publication as it arrives: the device topic, the record's sequence number, and the
+   * first record the sender still keeps ({@code from}; the sequence number when it does not say).
    */
-  public static long from(MqttMessage m, long seq) {
-    String f = MqttLink.userProperty(m, "from");
+  public record Arrival(Topics.DeviceTopic topic, long seq, long from) {}
+
+  /** Reads an outbox publication's topic and user properties, or refuses it with why. */
+  public static Arrival arrival(String topic, MqttMessage m) {
+    Topics.DeviceTopic t = Topics.parse(topic);
+    String s = MqttLink.userProperty(m, "seq");
+    long seq;
     try {
-      return f == null ? seq : Math.min(seq, Long.parseLong(f));
+      seq = s == null ? -1 : Long.parseLong(s);
     } catch (NumberFormatException e) {
-      return seq;
+      seq = -1;
     }
+    if (seq < 0) {
+      throw new MessageRejectedException(
+          "invalid_message", topic + ": no valid 'seq' user property (" + s + ")");
+    }
+    String f = MqttLink.userProperty(m, "from");
+    long from;
+    try {
+      from = f == null ? seq : Math.min(seq, Long.parseLong(f));
+    } catch (NumberFormatException e) {
+      from = seq;
+    }
+    return new Arrival(t, seq, from);
   }
 
   private void onMessage(String topic, MqttMessage m) {
-    Topics.DeviceTopic t;
-    long seq;
+    Arrival a;
     try {
-      t = Topics.parse(topic);
-      String s = MqttLink.userProperty(m, "seq");
-      if (s == null) {
-        throw new MessageRejectedException("invalid_message", topic + ": no 'seq' user property");
-      }
-      seq = Long.parseLong(s);
-    } catch (MessageRejectedException | NumberFormatException e) {
+      a = arrival(topic, m);
+    } catch (MessageRejectedException e) {
       refused.incrementAndGet();
       log.warn("outbox record refused: {}", e.getMessage());
       return;
     }
-    long from = from(m, seq);
+    Topics.DeviceTopic t = a.topic();
+    long seq = a.seq();
+    long from = a.from();
     Device d = devices.computeIfAbsent(t.deviceId(), k -> new Device());
     synchronized (d) {
       if (d.next < 0) {
