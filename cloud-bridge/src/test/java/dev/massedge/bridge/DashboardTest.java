@@ -32,7 +32,12 @@ class DashboardTest {
         Path dir = tmp.resolve("m" + v);
         ModelDirs.asVersion(TestAssets.model("face-blazeface-128"), dir, v);
         assertThat(
-                api.send("POST", "/api/v1/models", "application/zip", FleetTest.zip(dir)).status())
+                api.send(
+                        "POST",
+                        "/api/v1/models",
+                        "application/zip",
+                        dev.massedge.bridge.cli.Cli.zip(dir))
+                    .status())
             .isEqualTo(201);
       }
       List<FakeDevice> fleet = new ArrayList<>();
@@ -56,20 +61,7 @@ class DashboardTest {
                       now - (10 - k) * 2000L)));
         }
       }
-      Map<String, Object> gates =
-          Map.of(
-              "successThreshold",
-              1.0,
-              "failureThreshold",
-              0.0,
-              "maxErrorRate",
-              0.05,
-              "maxLatencyRatio",
-              1.5,
-              "maxDetectionChange",
-              0.5,
-              "soakSeconds",
-              1);
+      Map<String, Object> gates = Api.gates(1);
       long first =
           api.post(
                   "/api/v1/rollouts",

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.massedge.bridge.cli.Cli;
 import dev.massedge.bridge.testing.Api;
 import dev.massedge.bridge.testing.BridgeApp;
 import dev.massedge.bridge.testing.FakeDevice;
@@ -12,7 +13,6 @@ import dev.massedge.inference.TestAssets;
 import dev.massedge.sync.contract.SyncMessage;
 import dev.massedge.sync.testing.ModelDirs;
 import dev.massedge.sync.testing.TcpProxy;
-import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -20,8 +20,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.zip.ZipEntry;
-import java.util.zip.ZipOutputStream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -76,22 +74,10 @@ class FleetTest {
   }
 
   JsonNode push(Path dir, String notes) throws Exception {
-    Api.Reply r = api.send("POST", "/api/v1/models?notes=" + notes, "application/zip", zip(dir));
+    Api.Reply r =
+        api.send("POST", "/api/v1/models?notes=" + notes, "application/zip", Cli.zip(dir));
     assertThat(r.status()).as(r.body().toString()).isIn(200, 201);
     return r.body();
-  }
-
-  static byte[] zip(Path dir) throws Exception {
-    ByteArrayOutputStream b = new ByteArrayOutputStream();
-    try (ZipOutputStream z = new ZipOutputStream(b);
-        var files = Files.list(dir)) {
-      for (Path f : files.sorted().toList()) {
-        z.putNextEntry(new ZipEntry(f.getFileName().toString()));
-        Files.copy(f, z);
-        z.closeEntry();
-      }
-    }
-    return b.toByteArray();
   }
 
   FakeDevice device(String id, String url) throws Exception {
@@ -118,14 +104,8 @@ class FleetTest {
 
   long start(String version, String tag, List<Integer> phases, double failureThreshold)
       throws Exception {
-    Map<String, Object> gates =
-        Map.of(
-            "successThreshold", 1.0,
-            "failureThreshold", failureThreshold,
-            "maxErrorRate", 0.05,
-            "maxLatencyRatio", 1.5,
-            "maxDetectionChange", 0.5,
-            "soakSeconds", 1);
+    Map<String, Object> gates = Api.gates(1);
+    gates.put("failureThreshold", failureThreshold);
     Api.Reply r =
         api.post(
             "/api/v1/rollouts",
@@ -242,7 +222,7 @@ class FleetTest {
     Path changed = tmp.resolve("models/changed");
     Path file = ModelDirs.asVersion(version("1"), changed, "1");
     FineTune.lastLayers(version("1").resolve("model.onnx"), file, 0.05, 7);
-    Api.Reply r = api.send("POST", "/api/v1/models", "application/zip", zip(changed));
+    Api.Reply r = api.send("POST", "/api/v1/models", "application/zip", Cli.zip(changed));
     assertThat(r.status()).isEqualTo(409);
     assertThat(r.body().path("code").asText()).isEqualTo("version_exists");
     // a descriptor that does not match the model's real inputs and outputs
@@ -252,7 +232,7 @@ class FleetTest {
         TestAssets.model("vad-silero").resolve("model.onnx"),
         wrong.resolve("model.onnx"),
         java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-    r = api.send("POST", "/api/v1/models", "application/zip", zip(wrong));
+    r = api.send("POST", "/api/v1/models", "application/zip", Cli.zip(wrong));
     assertThat(r.status()).isEqualTo(422);
     assertThat(r.body().path("code").asText()).isEqualTo("descriptor_mismatch");
     // not a zip; a zip without model.json; a truncated model file
@@ -262,7 +242,7 @@ class FleetTest {
     Path tf = ModelDirs.asVersion(version("1"), truncated, "8");
     byte[] all = Files.readAllBytes(tf);
     Files.write(tf, java.util.Arrays.copyOf(all, all.length / 2));
-    r = api.send("POST", "/api/v1/models", "application/zip", zip(truncated));
+    r = api.send("POST", "/api/v1/models", "application/zip", Cli.zip(truncated));
     assertThat(r.status()).isEqualTo(422);
     assertThat(r.body().path("message").asText()).isNotBlank();
     assertThat(api.get("/api/v1/models/" + MODEL + "/9").status()).isEqualTo(404);
@@ -488,7 +468,7 @@ class FleetTest {
   @Test
   void aModelThatStopsSeeingFacesPausesTheRollout() throws Exception {
     List<FakeDevice> fleet = new ArrayList<>();
-    long then = System.currentTimeMillis() - 60_000;
+    long then = System.currentTimeMillis() - 8_000;
     for (int i = 0; i < 2; i++) {
       FakeDevice d = device("detect-" + i);
       fleet.add(d);
@@ -503,20 +483,7 @@ class FleetTest {
     await()
         .atMost(Duration.ofSeconds(20))
         .until(() -> fleet.stream().allMatch(d -> d.outbox().pending() == 0));
-    Map<String, Object> gates =
-        Map.of(
-            "successThreshold",
-            1.0,
-            "failureThreshold",
-            0.0,
-            "maxErrorRate",
-            0.05,
-            "maxLatencyRatio",
-            1.5,
-            "maxDetectionChange",
-            0.5,
-            "soakSeconds",
-            60);
+    Map<String, Object> gates = Api.gates(10);
     long id =
         api.post(
                 "/api/v1/rollouts",
@@ -551,7 +518,7 @@ class FleetTest {
         .until(() -> rollout(id).path("state").asText().equals("paused"));
     assertThat(rollout(id).path("reason").asText())
         .contains("faces in view changed by 100 %")
-        .contains("median 1.00 before, 0.00 after");
+        .contains("mean 1.00 before, 0.00 after, 10 s each");
     assertThat(api.post("/api/v1/rollouts/" + id + "/abort", Map.of()).status()).isEqualTo(200);
   }
 

@@ -52,7 +52,11 @@ class ScaleOutTest {
           Path dir = tmp.resolve("m" + v);
           ModelDirs.asVersion(TestAssets.model("face-blazeface-128"), dir, v);
           assertThat(
-                  api.send("POST", "/api/v1/models", "application/zip", FleetTest.zip(dir))
+                  api.send(
+                          "POST",
+                          "/api/v1/models",
+                          "application/zip",
+                          dev.massedge.bridge.cli.Cli.zip(dir))
                       .status())
               .isEqualTo(201);
         }
@@ -95,20 +99,7 @@ class ScaleOutTest {
         assertThat(storedByB).as("instance b stored some").isPositive();
 
         // a rollout; its driver stops in the middle; the other instance carries on
-        Map<String, Object> gates =
-            Map.of(
-                "successThreshold",
-                1.0,
-                "failureThreshold",
-                0.0,
-                "maxErrorRate",
-                0.05,
-                "maxLatencyRatio",
-                1.5,
-                "maxDetectionChange",
-                0.5,
-                "soakSeconds",
-                2);
+        Map<String, Object> gates = Api.gates(2);
         long id =
             api.post(
                     "/api/v1/rollouts",

@@ -117,7 +117,7 @@ public final class Demo {
             "mass.sync.health-window",
             "10s",
             "mass.sync.telemetry-interval",
-            "2s");
+            "1s");
     for (int i = 1; i <= 3; i++) {
       Map<String, String> p = new LinkedHashMap<>(sync);
       p.put("mass.pipelines.door.kind", "camera");
@@ -156,8 +156,10 @@ public final class Demo {
     long deadline = System.nanoTime() + Duration.ofMinutes(5).toNanos();
     Map<String, Long> seen = new TreeMap<>();
     Map<String, Integer> counts = new TreeMap<>();
-    // a baseline for the latency gate, then the rollout
-    for (int i = 0; i < 6; i++) {
+    // a baseline for the gates (a whole 20 s loop of each recording: the detection gate compares
+    // faces in view over the soak time before the phase and after the commit), then the rollout
+    say("collecting 22 s of baseline telemetry for the rollout's health gates ...");
+    for (int i = 0; i < 22; i++) {
       events(seen, counts);
       Thread.sleep(1000);
     }
@@ -178,7 +180,7 @@ public final class Demo {
                             "maxErrorRate", 0.05,
                             "maxLatencyRatio", 3.0,
                             "maxDetectionChange", 0.5,
-                            "soakSeconds", 10))));
+                            "soakSeconds", 20))));
     long id = started.path("id").asLong();
     say("rollout %d: face-short v2 (int8) to the cameras, canary first", id);
     String last = "";

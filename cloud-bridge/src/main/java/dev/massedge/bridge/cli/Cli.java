@@ -490,7 +490,7 @@ public final class Cli {
   }
 
   /** A model directory as a zip (a .zip file is sent as it is). */
-  static byte[] zip(Path p) throws IOException {
+  public static byte[] zip(Path p) throws IOException {
     if (Files.isRegularFile(p)) {
       return Files.readAllBytes(p);
     }

@@ -40,9 +40,6 @@ public final class RolloutEngine implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(RolloutEngine.class);
   private static final long BASELINE_MILLIS = 10 * 60_000L;
 
-  /** Samples per device the detection gate needs after the switch before it judges. */
-  private static final int MIN_SAMPLES = 5;
-
   private final Db db;
   private final DeviceRegistry registry;
   private final Twins twins;
@@ -264,6 +261,11 @@ public final class RolloutEngine implements AutoCloseable {
       return;
     }
     Long since = r.get("healthy_since") == null ? null : Db.asLong(r.get("healthy_since"));
+    if (since != null
+        && health.containsKey("waiting")
+        && now - since >= gates.soakSeconds() * 1000) {
+      return; // soaked, but a gate's window is not complete yet
+    }
     if (since == null) {
       db.update("update rollouts set healthy_since = ?, updated_at = ? where id = ?", now, now, id);
       since = now;
@@ -413,30 +415,40 @@ public final class RolloutEngine implements AutoCloseable {
             .mapToLong(d -> Db.asLong(d.get("updated_at")))
             .max()
             .orElse(phaseStart);
-    // medians, and only with enough samples after: a scene's faces come and go, and a pipeline
-    // that just (re)started reports none for a second or two
-    double[] after = values("pipeline.faces_in_view", settled, Long.MAX_VALUE, devs, in);
-    double[] before =
-        values("pipeline.faces_in_view", phaseStart - BASELINE_MILLIS, phaseStart, devs, in);
-    if (after.length >= MIN_SAMPLES * devs.size() && before.length >= MIN_SAMPLES) {
-      double medAfter = median(after);
-      double medBefore = median(before);
-      double change = Math.abs(medAfter - medBefore) / Math.max(medBefore, 1);
-      out.put("facesBefore", medBefore);
-      out.put("facesAfter", medAfter);
-      out.put("detectionChange", change);
-      if (change > gates.maxDetectionChange() && !out.containsKey("failed")) {
-        out.put(
-            "failed",
-            "faces in view changed by "
-                + fmt(change * 100)
-                + " % (median "
-                + fmt(medBefore)
-                + " before, "
-                + fmt(medAfter)
-                + " after) > "
-                + fmt(gates.maxDetectionChange() * 100)
-                + " %");
+    // faces in view come and go with the scene: compare the mean over a whole window after the
+    // commit (not while pipelines restarted) with the same length of time before the phase, and
+    // hold the phase until that window is complete
+    long window = Math.max(gates.soakSeconds(), 10) * 1000L;
+    double[] before = values("pipeline.faces_in_view", phaseStart - window, phaseStart, devs, in);
+    if (before.length > 0) {
+      if (System.currentTimeMillis() < settled + window) {
+        out.put("waiting", "faces in view are being compared until " + (settled + window));
+      } else {
+        double[] after = values("pipeline.faces_in_view", settled, settled + window, devs, in);
+        if (after.length > 0) {
+          double meanBefore = java.util.Arrays.stream(before).average().orElse(0);
+          double meanAfter = java.util.Arrays.stream(after).average().orElse(0);
+          // relative to at least a quarter face: a stray detection in an empty scene is not 100 %
+          double change = Math.abs(meanAfter - meanBefore) / Math.max(meanBefore, 0.25);
+          out.put("facesBefore", meanBefore);
+          out.put("facesAfter", meanAfter);
+          out.put("detectionChange", change);
+          if (change > gates.maxDetectionChange() && !out.containsKey("failed")) {
+            out.put(
+                "failed",
+                "faces in view changed by "
+                    + fmt(change * 100)
+                    + " % (mean "
+                    + fmt(meanBefore)
+                    + " before, "
+                    + fmt(meanAfter)
+                    + " after, "
+                    + window / 1000
+                    + " s each) > "
+                    + fmt(gates.maxDetectionChange() * 100)
+                    + " %");
+          }
+        }
       }
     }
     return out;
@@ -456,12 +468,6 @@ public final class RolloutEngine implements AutoCloseable {
         .stream()
         .mapToDouble(r -> ((Number) r.get("metric_value")).doubleValue())
         .toArray();
-  }
-
-  static double median(double[] v) {
-    double[] s = v.clone();
-    java.util.Arrays.sort(s);
-    return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
   }
 
   private Double avg(

@@ -8,6 +8,7 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
+import java.util.Map;
 
 /** The bridge's REST API as a test calls it: status and JSON body. */
 public final class Api {
@@ -21,6 +22,21 @@ public final class Api {
   public Api(String base, String token) {
     this.base = base;
     this.token = token;
+  }
+
+  /**
+   * Rollout gates for tests: every device must activate, none may fail, the default health bounds,
+   * and {@code soakSeconds} of soak. A mutable map, for a test to change one bound.
+   */
+  public static Map<String, Object> gates(int soakSeconds) {
+    Map<String, Object> g = new java.util.LinkedHashMap<>();
+    g.put("successThreshold", 1.0);
+    g.put("failureThreshold", 0.0);
+    g.put("maxErrorRate", 0.05);
+    g.put("maxLatencyRatio", 1.5);
+    g.put("maxDetectionChange", 0.5);
+    g.put("soakSeconds", soakSeconds);
+    return g;
   }
 
   public Api as(String otherToken) {

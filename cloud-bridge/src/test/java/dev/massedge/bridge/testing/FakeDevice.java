@@ -119,20 +119,18 @@ public final class FakeDevice implements AutoCloseable {
 
   /** Queues a metrics batch in the outbox. */
   public long metrics(List<SyncMessage.Metric> metrics) throws IOException {
-    byte[] b = JSON.writeValueAsBytes(metrics);
-    byte[] rec = new byte[b.length + 1];
-    rec[0] = 'T';
-    System.arraycopy(b, 0, rec, 1, b.length);
-    long seq = outbox.append(rec);
-    sender.wakeup();
-    return seq;
+    return append('T', metrics);
   }
 
   /** Queues an event in the outbox. */
   public long event(Map<String, Object> event) throws IOException {
-    byte[] b = JSON.writeValueAsBytes(event);
+    return append('E', event);
+  }
+
+  private long append(char kind, Object body) throws IOException {
+    byte[] b = JSON.writeValueAsBytes(body);
     byte[] rec = new byte[b.length + 1];
-    rec[0] = 'E';
+    rec[0] = (byte) kind;
     System.arraycopy(b, 0, rec, 1, b.length);
     long seq = outbox.append(rec);
     sender.wakeup();
