@@ -19,6 +19,7 @@ import org.eclipse.paho.mqttv5.client.IMqttToken;
 import org.eclipse.paho.mqttv5.client.MqttActionListener;
 import org.eclipse.paho.mqttv5.client.MqttAsyncClient;
 import org.eclipse.paho.mqttv5.client.MqttCallback;
+import org.eclipse.paho.mqttv5.client.MqttClientException;
 import org.eclipse.paho.mqttv5.client.MqttConnectionOptions;
 import org.eclipse.paho.mqttv5.client.MqttDisconnectResponse;
 import org.eclipse.paho.mqttv5.client.persist.MemoryPersistence;
@@ -40,6 +41,9 @@ import org.slf4j.LoggerFactory;
 public final class MqttLink implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(MqttLink.class);
   private static final SecureRandom RANDOM = new SecureRandom();
+
+  /** How long a publish waits for a free slot when the broker's receive maximum is reached. */
+  private static final long MAX_INFLIGHT_WAIT_NANOS = 30_000_000_000L;
 
   /** What to connect to and as whom. {@code birth} is asked for on every connection. */
   public record Options(
@@ -320,17 +324,33 @@ public final class MqttLink implements AutoCloseable {
             done.completeExceptionally(e);
           }
         };
-    try {
-      // one publisher at a time: Paho assigns a topic alias and queues the message in two steps,
-      // so two threads publishing on one topic could queue the alias-only message first, and the
-      // broker drops the connection ("Topic alias in PUBLISH could not be mapped")
-      synchronized (publishLock) {
-        client.publish(topic, m, null, listener);
+    long deadline = System.nanoTime() + MAX_INFLIGHT_WAIT_NANOS;
+    while (true) {
+      try {
+        // one publisher at a time: Paho assigns a topic alias and queues the message in two
+        // steps, so two threads publishing on one topic could queue the alias-only message first,
+        // and the broker drops the connection ("Topic alias in PUBLISH could not be mapped")
+        synchronized (publishLock) {
+          client.publish(topic, m, null, listener);
+        }
+        return done;
+      } catch (MqttException e) {
+        if (e.getReasonCode() != MqttClientException.REASON_CODE_MAX_INFLIGHT
+            || System.nanoTime() > deadline) {
+          done.completeExceptionally(e);
+          return done;
+        }
       }
-    } catch (MqttException e) {
-      done.completeExceptionally(e);
+      // the broker's receive maximum is reached (HiveMQ: 10 in flight): wait for acknowledgements
+      // rather than fail — a bridge answering a thousand devices hits it all the time
+      try {
+        Thread.sleep(2);
+      } catch (InterruptedException ie) {
+        Thread.currentThread().interrupt();
+        done.completeExceptionally(ie);
+        return done;
+      }
     }
-    return done;
   }
 
   public CompletableFuture<Void> publish(String topic, byte[] payload, int qos, boolean retained) {
