@@ -414,7 +414,8 @@ public final class Demo {
     return http.send(b.build(), HttpResponse.BodyHandlers.ofByteArray());
   }
 
-  static byte[] zip(Path dir) throws IOException {
+  /** A model directory (model.json and model.onnx) as the zip the catalog takes. */
+  public static byte[] zip(Path dir) throws IOException {
     ByteArrayOutputStream b = new ByteArrayOutputStream();
     try (ZipOutputStream z = new ZipOutputStream(b)) {
       for (String f : List.of("model.json", "model.onnx")) {

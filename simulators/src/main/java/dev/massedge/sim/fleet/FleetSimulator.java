@@ -1,0 +1,322 @@
+package dev.massedge.sim.fleet;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.awt.BasicStroke;
+import java.awt.Color;
+import java.awt.Graphics2D;
+import java.awt.RenderingHints;
+import java.awt.image.BufferedImage;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import javax.imageio.ImageIO;
+
+/**
+ * Runs a scenario: a fleet of {@link VirtualDevice}s against a running bridge — they come online,
+ * get tagged, send telemetry, and take the scenario's rollout — and writes a report: a table on
+ * stdout, {@code devices.csv} (one row per device) and {@code rollout.png} (devices on the new
+ * version over time). {@code ./mass sim SCENARIO.yaml} with the bridge's URL and token in {@code
+ * MASS_BRIDGE_URL} / {@code MASS_TOKEN}.
+ */
+public final class FleetSimulator {
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private final Scenario scenario;
+  private final String bridge;
+  private final String token;
+  private final Path out;
+  private final PrintStream log;
+  private final HttpClient http = HttpClient.newHttpClient();
+
+  /** What a run measured. */
+  public record Result(
+      int devices,
+      int online,
+      String rolloutState,
+      double secondsTo100,
+      long bytesPerDeviceMean,
+      long bytesPerDeviceMax,
+      long telemetrySent,
+      long telemetryConfirmed,
+      long heapMb,
+      int threads) {}
+
+  public FleetSimulator(Scenario scenario, String bridge, String token, Path out, PrintStream log) {
+    this.scenario = scenario;
+    this.bridge = bridge.endsWith("/") ? bridge.substring(0, bridge.length() - 1) : bridge;
+    this.token = token;
+    this.out = out;
+    this.log = log;
+  }
+
+  public static void main(String[] args) throws Exception {
+    if (args.length < 1) {
+      System.err.println("usage: mass sim SCENARIO.yaml [OUT_DIR]  (MASS_BRIDGE_URL, MASS_TOKEN)");
+      System.exit(2);
+    }
+    Scenario s = Scenario.read(Path.of(args[0]));
+    String url = System.getenv().getOrDefault("MASS_BRIDGE_URL", "http://127.0.0.1:8090");
+    String token = System.getenv("MASS_TOKEN");
+    Path out = Path.of(args.length > 1 ? args[1] : "target/sim");
+    Result r = new FleetSimulator(s, url, token, out, System.out).run();
+    System.exit(r.rolloutState().equals("completed") || s.rolloutVersion() == null ? 0 : 1);
+  }
+
+  public Result run() throws Exception {
+    Files.createDirectories(out);
+    String key = get("/api/v1/fleet-key").path("publicKey").asText();
+    var trust = VirtualDevice.trusting(key);
+    ScheduledExecutorService timer =
+        Executors.newScheduledThreadPool(
+            2,
+            r -> {
+              Thread t = new Thread(r, "sim-timer");
+              t.setDaemon(true);
+              return t;
+            });
+    List<VirtualDevice> fleet = new ArrayList<>();
+    long t0 = System.nanoTime();
+    for (int i = 1; i <= scenario.devices(); i++) {
+      fleet.add(
+          new VirtualDevice(
+              String.format(Locale.ROOT, "%s-%04d", scenario.prefix(), i),
+              scenario,
+              trust,
+              timer,
+              i));
+    }
+    for (int i = 0; i < fleet.size(); i += 100) {
+      CompletableFuture.allOf(
+              fleet.subList(i, Math.min(fleet.size(), i + 100)).stream()
+                  .map(VirtualDevice::start)
+                  .toArray(CompletableFuture[]::new))
+          .get(120, TimeUnit.SECONDS);
+    }
+    log.printf(
+        Locale.ROOT,
+        "%d devices connected in %.1f s%n",
+        fleet.size(),
+        (System.nanoTime() - t0) / 1e9);
+    int online = awaitOnline(fleet.size());
+    for (VirtualDevice d : fleet) {
+      send(
+          "PUT",
+          "/api/v1/devices/" + d.id() + "/tags",
+          JSON.writeValueAsBytes(Map.of("tags", scenario.tags())));
+    }
+    String state = "none";
+    double secondsTo100 = Double.NaN;
+    List<double[]> series = new ArrayList<>();
+    if (scenario.rolloutVersion() != null) {
+      Map<String, Object> gates =
+          Map.of(
+              "successThreshold", 1.0,
+              "failureThreshold", scenario.failureThreshold(),
+              "maxErrorRate", 0.05,
+              "maxLatencyRatio", 3.0,
+              "maxDetectionChange", 0.5,
+              "soakSeconds", scenario.soakSeconds());
+      JsonNode r =
+          check(
+              send(
+                  "POST",
+                  "/api/v1/rollouts",
+                  JSON.writeValueAsBytes(
+                      Map.of(
+                          "model", scenario.model(),
+                          "version", scenario.rolloutVersion(),
+                          "tags", scenario.tags(),
+                          "phases", scenario.phases(),
+                          "gates", gates))));
+      long id = r.path("id").asLong();
+      long start = System.nanoTime();
+      long deadline = start + TimeUnit.SECONDS.toNanos(scenario.timeoutSeconds());
+      String last = "";
+      while (true) {
+        JsonNode st = get("/api/v1/rollouts/" + id);
+        state = st.path("state").asText();
+        double t = (System.nanoTime() - start) / 1e9;
+        long ok = st.path("states").path("succeeded").asLong();
+        series.add(new double[] {t, ok});
+        String line =
+            String.format(
+                Locale.ROOT,
+                "%6.1f s  phase %d  %d/%d on v%s  %s",
+                t,
+                st.path("phase").asInt(),
+                ok,
+                st.path("devices").asLong(),
+                scenario.rolloutVersion(),
+                st.path("states"));
+        if (!line.substring(10).equals(last)) {
+          log.println(line);
+          last = line.substring(10);
+        }
+        if (!state.equals("running")) {
+          secondsTo100 = state.equals("completed") ? t : Double.NaN;
+          break;
+        }
+        if (System.nanoTime() > deadline) {
+          state = "timed out (" + state + ")";
+          break;
+        }
+        Thread.sleep(500);
+      }
+    }
+    Thread.sleep(Math.min(5000, 2 * scenario.telemetryIntervalMillis()));
+    timer.shutdownNow();
+    long sent = 0;
+    long confirmed = 0;
+    List<String> csv = new ArrayList<>();
+    csv.add("device,outcome,bytes_fetched,fetch_ms,activated_at,telemetry_confirmed");
+    long bytesSum = 0;
+    long bytesMax = 0;
+    for (VirtualDevice d : fleet) {
+      long b = d.bytesFetched.get();
+      bytesSum += b;
+      bytesMax = Math.max(bytesMax, b);
+      confirmed += d.acked.get() + 1;
+      sent += d.sent();
+      csv.add(
+          String.join(
+              ",",
+              d.id(),
+              d.outcome,
+              Long.toString(b),
+              Long.toString(d.fetchMillis),
+              Long.toString(d.activatedAt),
+              Long.toString(d.acked.get() + 1)));
+    }
+    Files.write(out.resolve("devices.csv"), csv);
+    chart(series, fleet.size(), out.resolve("rollout.png"));
+    Runtime rt = Runtime.getRuntime();
+    Result result =
+        new Result(
+            fleet.size(),
+            online,
+            state,
+            secondsTo100,
+            bytesSum / fleet.size(),
+            bytesMax,
+            sent,
+            confirmed,
+            (rt.totalMemory() - rt.freeMemory()) >> 20,
+            Thread.activeCount());
+    for (VirtualDevice d : fleet) {
+      d.stop();
+    }
+    log.println();
+    log.println(
+        "| devices | online at the bridge | rollout | time to 100 % | bytes fetched per device (mean / max) | telemetry batches sent / confirmed | simulator heap | threads |");
+    log.println("|---|---|---|---|---|---|---|---|");
+    log.printf(
+        Locale.ROOT,
+        "| %d | %d | %s | %.1f s | %d / %d | %d / %d | %d MB | %d |%n",
+        result.devices(),
+        result.online(),
+        result.rolloutState(),
+        result.secondsTo100(),
+        result.bytesPerDeviceMean(),
+        result.bytesPerDeviceMax(),
+        result.telemetrySent(),
+        result.telemetryConfirmed(),
+        result.heapMb(),
+        result.threads());
+    log.println("report: " + out.resolve("devices.csv") + ", " + out.resolve("rollout.png"));
+    return result;
+  }
+
+  private int awaitOnline(int n) throws Exception {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+    int online = 0;
+    while (System.nanoTime() < deadline) {
+      online = 0;
+      for (JsonNode d : get("/api/v1/devices")) {
+        if (d.path("id").asText().startsWith(scenario.prefix() + "-")
+            && d.path("online").asBoolean()) {
+          online++;
+        }
+      }
+      if (online >= n) {
+        break;
+      }
+      Thread.sleep(500);
+    }
+    return online;
+  }
+
+  static void chart(List<double[]> series, int devices, Path png) throws IOException {
+    int w = 800;
+    int h = 400;
+    BufferedImage img = new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB);
+    Graphics2D g = img.createGraphics();
+    g.setRenderingHint(RenderingHints.KEY_ANTIALIASING, RenderingHints.VALUE_ANTIALIAS_ON);
+    g.setColor(Color.WHITE);
+    g.fillRect(0, 0, w, h);
+    int l = 60;
+    int b = h - 40;
+    g.setColor(Color.GRAY);
+    g.drawLine(l, 20, l, b);
+    g.drawLine(l, b, w - 20, b);
+    double tMax = series.isEmpty() ? 1 : Math.max(1, series.get(series.size() - 1)[0]);
+    g.drawString(devices + " devices", 5, 25);
+    g.drawString("0", 40, b);
+    g.drawString(String.format(Locale.ROOT, "%.0f s", tMax), w - 60, h - 20);
+    g.drawString("devices on the new version", l + 10, 15);
+    g.setColor(new Color(0x3f51b5));
+    g.setStroke(new BasicStroke(2));
+    int px = l;
+    int py = b;
+    for (double[] p : series) {
+      int x = l + (int) ((w - 20 - l) * p[0] / tMax);
+      int y = b - (int) ((b - 20) * p[1] / Math.max(1, devices));
+      g.drawLine(px, py, x, y);
+      px = x;
+      py = y;
+    }
+    g.dispose();
+    ImageIO.write(img, "png", png.toFile());
+  }
+
+  private JsonNode get(String path) throws Exception {
+    return check(send("GET", path, null));
+  }
+
+  private JsonNode check(HttpResponse<byte[]> r) throws IOException {
+    if (r.statusCode() >= 300) {
+      throw new IOException(r.uri() + ": " + r.statusCode() + " " + new String(r.body()));
+    }
+    return JSON.readTree(r.body());
+  }
+
+  private HttpResponse<byte[]> send(String method, String path, byte[] body) throws Exception {
+    HttpRequest.Builder b =
+        HttpRequest.newBuilder(URI.create(bridge + path)).timeout(Duration.ofSeconds(60));
+    if (token != null) {
+      b.header("Authorization", "Bearer " + token);
+    }
+    if (body != null) {
+      b.header("Content-Type", "application/json");
+    }
+    b.method(
+        method,
+        body == null
+            ? HttpRequest.BodyPublishers.noBody()
+            : HttpRequest.BodyPublishers.ofByteArray(body));
+    return http.send(b.build(), HttpResponse.BodyHandlers.ofByteArray());
+  }
+}
