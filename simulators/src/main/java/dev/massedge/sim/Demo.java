@@ -5,9 +5,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -36,10 +33,10 @@ public final class Demo {
   private final Path root;
   private final Path dir;
   private final PrintStream out;
-  private final HttpClient http = HttpClient.newHttpClient();
   private final List<FleetProcesses.Running> running = new ArrayList<>();
   private String base;
   private String token;
+  private BridgeClient api;
 
   Demo(Path root, Path dir, PrintStream out) {
     this.root = root;
@@ -93,11 +90,12 @@ public final class Demo {
     bridge.awaitHttp("/health", Duration.ofSeconds(90));
     base = bridge.url();
     token = Files.readString(run.resolve("bridge/admin-token")).trim();
-    String key = get("/api/v1/fleet-key").path("publicKey").asText();
+    api = new BridgeClient(base, token);
+    String key = api.get("/api/v1/fleet-key").path("publicKey").asText();
 
     Path v2 = newVersion();
     for (Path m : List.of(root.resolve("models/face-blazeface-128"), v2)) {
-      JsonNode r = post("/api/v1/models?notes=demo", "application/zip", zip(m));
+      JsonNode r = api.post("/api/v1/models?notes=demo", "application/zip", zip(m));
       say(
           "catalog: %s v%s, %s, %d chunks, signed %s",
           r.path("name").asText(),
@@ -144,7 +142,7 @@ public final class Demo {
     }
     for (String id : List.of("cam-1", "cam-2", "cam-3", "kiosk-1")) {
       awaitOnline(id);
-      put(
+      api.put(
           "/api/v1/devices/" + id + "/tags",
           Map.of("tags", List.of(id.startsWith("cam") ? "camera" : "kiosk", "site=demo")));
     }
@@ -164,7 +162,7 @@ public final class Demo {
       Thread.sleep(1000);
     }
     JsonNode started =
-        post(
+        api.post(
             "/api/v1/rollouts",
             "application/json",
             JSON.writeValueAsBytes(
@@ -187,7 +185,7 @@ public final class Demo {
     String state = "running";
     while (true) {
       events(seen, counts);
-      JsonNode r = get("/api/v1/rollouts/" + id);
+      JsonNode r = api.get("/api/v1/rollouts/" + id);
       state = r.path("state").asText();
       String line = progress(r);
       if (!line.equals(last)) {
@@ -207,7 +205,7 @@ public final class Demo {
       }
       Thread.sleep(1000);
     }
-    JsonNode o = get("/api/v1/overview");
+    JsonNode o = api.get("/api/v1/overview");
     say("");
     say(
         "summary: rollout %s; devices online %d/%d; telemetry records %d; events %s",
@@ -217,7 +215,7 @@ public final class Demo {
         o.path("telemetry").path("records").asLong(),
         counts);
     for (String d : List.of("cam-1", "cam-2", "cam-3")) {
-      JsonNode s = get("/api/v1/devices/" + d).path("models").path("face-short");
+      JsonNode s = api.get("/api/v1/devices/" + d).path("models").path("face-short");
       say("  %s: face-short v%s (%s)", d, s.path("active").asText(), s.path("state").asText());
     }
     if (!once) {
@@ -252,7 +250,7 @@ public final class Demo {
   private void events(Map<String, Long> seen, Map<String, Integer> counts) throws Exception {
     for (String d : List.of("cam-1", "cam-2", "cam-3", "kiosk-1")) {
       long after = seen.getOrDefault(d, -1L);
-      for (JsonNode e : get("/api/v1/devices/" + d + "/events?limit=50")) {
+      for (JsonNode e : api.get("/api/v1/devices/" + d + "/events?limit=50")) {
         long seq = e.path("seq").asLong();
         if (seq <= after) {
           continue;
@@ -288,7 +286,7 @@ public final class Demo {
   private void awaitOnline(String id) throws Exception {
     long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
     while (System.nanoTime() < deadline) {
-      HttpResponse<byte[]> r = send("GET", "/api/v1/devices/" + id, null, null);
+      HttpResponse<byte[]> r = api.send("GET", "/api/v1/devices/" + id, null, null);
       if (r.statusCode() == 200 && JSON.readTree(r.body()).path("online").asBoolean()) {
         return;
       }
@@ -376,42 +374,6 @@ public final class Demo {
   private void say(String format, Object... args) {
     out.println(args.length == 0 ? format : String.format(Locale.ROOT, format, args));
     out.flush();
-  }
-
-  private JsonNode get(String path) throws Exception {
-    return check(send("GET", path, null, null), path);
-  }
-
-  private JsonNode post(String path, String type, byte[] body) throws Exception {
-    return check(send("POST", path, type, body), path);
-  }
-
-  private JsonNode put(String path, Object body) throws Exception {
-    return check(send("PUT", path, "application/json", JSON.writeValueAsBytes(body)), path);
-  }
-
-  private JsonNode check(HttpResponse<byte[]> r, String path) throws IOException {
-    if (r.statusCode() >= 300) {
-      throw new IOException(path + ": " + r.statusCode() + " " + new String(r.body()));
-    }
-    return JSON.readTree(r.body());
-  }
-
-  private HttpResponse<byte[]> send(String method, String path, String type, byte[] body)
-      throws Exception {
-    HttpRequest.Builder b =
-        HttpRequest.newBuilder(URI.create(base + path))
-            .timeout(Duration.ofSeconds(60))
-            .header("Authorization", "Bearer " + token);
-    if (type != null) {
-      b.header("Content-Type", type);
-    }
-    b.method(
-        method,
-        body == null
-            ? HttpRequest.BodyPublishers.noBody()
-            : HttpRequest.BodyPublishers.ofByteArray(body));
-    return http.send(b.build(), HttpResponse.BodyHandlers.ofByteArray());
   }
 
   /** A model directory (model.json and model.onnx) as the zip the catalog takes. */

@@ -9,13 +9,8 @@ import java.awt.RenderingHints;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.io.PrintStream;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -36,11 +31,9 @@ import javax.imageio.ImageIO;
 public final class FleetSimulator {
   private static final ObjectMapper JSON = new ObjectMapper();
   private final Scenario scenario;
-  private final String bridge;
-  private final String token;
   private final Path out;
   private final PrintStream log;
-  private final HttpClient http = HttpClient.newHttpClient();
+  private final dev.massedge.sim.BridgeClient api;
 
   /** What a run measured. */
   public record Result(
@@ -57,8 +50,7 @@ public final class FleetSimulator {
 
   public FleetSimulator(Scenario scenario, String bridge, String token, Path out, PrintStream log) {
     this.scenario = scenario;
-    this.bridge = bridge.endsWith("/") ? bridge.substring(0, bridge.length() - 1) : bridge;
-    this.token = token;
+    this.api = new dev.massedge.sim.BridgeClient(bridge, token);
     this.out = out;
     this.log = log;
   }
@@ -78,7 +70,7 @@ public final class FleetSimulator {
 
   public Result run() throws Exception {
     Files.createDirectories(out);
-    String key = get("/api/v1/fleet-key").path("publicKey").asText();
+    String key = api.get("/api/v1/fleet-key").path("publicKey").asText();
     var trust = VirtualDevice.trusting(key);
     ScheduledExecutorService timer =
         Executors.newScheduledThreadPool(
@@ -113,10 +105,7 @@ public final class FleetSimulator {
         (System.nanoTime() - t0) / 1e9);
     int online = awaitOnline(fleet.size());
     for (VirtualDevice d : fleet) {
-      send(
-          "PUT",
-          "/api/v1/devices/" + d.id() + "/tags",
-          JSON.writeValueAsBytes(Map.of("tags", scenario.tags())));
+      api.put("/api/v1/devices/" + d.id() + "/tags", Map.of("tags", scenario.tags()));
     }
     String state = "none";
     double secondsTo100 = Double.NaN;
@@ -131,23 +120,20 @@ public final class FleetSimulator {
               "maxDetectionChange", 0.5,
               "soakSeconds", scenario.soakSeconds());
       JsonNode r =
-          check(
-              send(
-                  "POST",
-                  "/api/v1/rollouts",
-                  JSON.writeValueAsBytes(
-                      Map.of(
-                          "model", scenario.model(),
-                          "version", scenario.rolloutVersion(),
-                          "tags", scenario.tags(),
-                          "phases", scenario.phases(),
-                          "gates", gates))));
+          api.post(
+              "/api/v1/rollouts",
+              Map.of(
+                  "model", scenario.model(),
+                  "version", scenario.rolloutVersion(),
+                  "tags", scenario.tags(),
+                  "phases", scenario.phases(),
+                  "gates", gates));
       long id = r.path("id").asLong();
       long start = System.nanoTime();
       long deadline = start + TimeUnit.SECONDS.toNanos(scenario.timeoutSeconds());
       String last = "";
       while (true) {
-        JsonNode st = get("/api/v1/rollouts/" + id);
+        JsonNode st = api.get("/api/v1/rollouts/" + id);
         state = st.path("state").asText();
         double t = (System.nanoTime() - start) / 1e9;
         long ok = st.path("states").path("succeeded").asLong();
@@ -245,7 +231,7 @@ public final class FleetSimulator {
     int online = 0;
     while (System.nanoTime() < deadline) {
       online = 0;
-      for (JsonNode d : get("/api/v1/devices")) {
+      for (JsonNode d : api.get("/api/v1/devices")) {
         if (d.path("id").asText().startsWith(scenario.prefix() + "-")
             && d.path("online").asBoolean()) {
           online++;
@@ -290,33 +276,5 @@ public final class FleetSimulator {
     }
     g.dispose();
     ImageIO.write(img, "png", png.toFile());
-  }
-
-  private JsonNode get(String path) throws Exception {
-    return check(send("GET", path, null));
-  }
-
-  private JsonNode check(HttpResponse<byte[]> r) throws IOException {
-    if (r.statusCode() >= 300) {
-      throw new IOException(r.uri() + ": " + r.statusCode() + " " + new String(r.body()));
-    }
-    return JSON.readTree(r.body());
-  }
-
-  private HttpResponse<byte[]> send(String method, String path, byte[] body) throws Exception {
-    HttpRequest.Builder b =
-        HttpRequest.newBuilder(URI.create(bridge + path)).timeout(Duration.ofSeconds(60));
-    if (token != null) {
-      b.header("Authorization", "Bearer " + token);
-    }
-    if (body != null) {
-      b.header("Content-Type", "application/json");
-    }
-    b.method(
-        method,
-        body == null
-            ? HttpRequest.BodyPublishers.noBody()
-            : HttpRequest.BodyPublishers.ofByteArray(body));
-    return http.send(b.build(), HttpResponse.BodyHandlers.ofByteArray());
   }
 }
