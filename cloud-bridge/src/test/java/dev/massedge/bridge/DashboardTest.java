@@ -8,9 +8,7 @@ import dev.massedge.bridge.testing.Api;
 import dev.massedge.bridge.testing.BridgeApp;
 import dev.massedge.bridge.testing.Browser;
 import dev.massedge.bridge.testing.FakeDevice;
-import dev.massedge.inference.TestAssets;
 import dev.massedge.sync.contract.SyncMessage;
-import dev.massedge.sync.testing.ModelDirs;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -28,18 +26,7 @@ class DashboardTest {
     try (BridgeApp bridge = new BridgeApp(tmp.resolve("bridge"), null, null, Map.of());
         Browser browser = new Browser()) {
       Api api = bridge.api();
-      for (String v : List.of("1", "2", "3")) {
-        Path dir = tmp.resolve("m" + v);
-        ModelDirs.asVersion(TestAssets.model("face-blazeface-128"), dir, v);
-        assertThat(
-                api.send(
-                        "POST",
-                        "/api/v1/models",
-                        "application/zip",
-                        dev.massedge.bridge.cli.Cli.zip(dir))
-                    .status())
-            .isEqualTo(201);
-      }
+      api.pushFaceShort(tmp, "1", "2", "3");
       List<FakeDevice> fleet = new ArrayList<>();
       for (int i = 1; i <= 3; i++) {
         FakeDevice d =
@@ -62,45 +49,13 @@ class DashboardTest {
         }
       }
       Map<String, Object> gates = Api.gates(1);
-      long first =
-          api.post(
-                  "/api/v1/rollouts",
-                  Map.of(
-                      "model",
-                      FleetTest.MODEL,
-                      "version",
-                      "2",
-                      "tags",
-                      List.of("camera"),
-                      "phases",
-                      List.of(34, 100),
-                      "gates",
-                      gates))
-              .body()
-              .path("id")
-              .asLong();
+      long first = api.startRollout(FleetTest.MODEL, "2", "camera", List.of(34, 100), gates);
       await()
           .atMost(Duration.ofSeconds(60))
           .until(
               () -> api.ok("/api/v1/rollouts/" + first).path("state").asText().equals("completed"));
       fleet.forEach(d -> d.behaviour = FakeDevice.Behaviour.FAIL);
-      long second =
-          api.post(
-                  "/api/v1/rollouts",
-                  Map.of(
-                      "model",
-                      FleetTest.MODEL,
-                      "version",
-                      "3",
-                      "tags",
-                      List.of("camera"),
-                      "phases",
-                      List.of(34, 100),
-                      "gates",
-                      gates))
-              .body()
-              .path("id")
-              .asLong();
+      long second = api.startRollout(FleetTest.MODEL, "3", "camera", List.of(34, 100), gates);
       await()
           .atMost(Duration.ofSeconds(60))
           .until(

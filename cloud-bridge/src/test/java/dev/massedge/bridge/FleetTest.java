@@ -106,22 +106,7 @@ class FleetTest {
       throws Exception {
     Map<String, Object> gates = Api.gates(1);
     gates.put("failureThreshold", failureThreshold);
-    Api.Reply r =
-        api.post(
-            "/api/v1/rollouts",
-            Map.of(
-                "model",
-                MODEL,
-                "version",
-                version,
-                "tags",
-                List.of(tag),
-                "phases",
-                phases,
-                "gates",
-                gates));
-    assertThat(r.status()).as(r.body().toString()).isEqualTo(201);
-    return r.body().path("id").asLong();
+    return api.startRollout(MODEL, version, tag, phases, gates);
   }
 
   @Test
@@ -484,23 +469,7 @@ class FleetTest {
         .atMost(Duration.ofSeconds(20))
         .until(() -> fleet.stream().allMatch(d -> d.outbox().pending() == 0));
     Map<String, Object> gates = Api.gates(10);
-    long id =
-        api.post(
-                "/api/v1/rollouts",
-                Map.of(
-                    "model",
-                    MODEL,
-                    "version",
-                    "3",
-                    "tags",
-                    List.of("detectcam"),
-                    "phases",
-                    List.of(50, 100),
-                    "gates",
-                    gates))
-            .body()
-            .path("id")
-            .asLong();
+    long id = api.startRollout(MODEL, "3", "detectcam", List.of(50, 100), gates);
     await()
         .atMost(Duration.ofSeconds(30))
         .until(() -> rollout(id).path("states").path("succeeded").asInt() == 1);

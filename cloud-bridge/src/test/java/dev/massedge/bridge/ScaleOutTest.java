@@ -9,10 +9,8 @@ import dev.massedge.bridge.testing.Api;
 import dev.massedge.bridge.testing.BridgeApp;
 import dev.massedge.bridge.testing.FakeDevice;
 import dev.massedge.bridge.testing.Postgres;
-import dev.massedge.inference.TestAssets;
 import dev.massedge.sync.contract.SyncMessage;
 import dev.massedge.sync.testing.Broker;
-import dev.massedge.sync.testing.ModelDirs;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -48,18 +46,7 @@ class ScaleOutTest {
           bridges.put(name, app);
         }
         Api api = bridges.get("a").api();
-        for (String v : List.of("1", "2")) {
-          Path dir = tmp.resolve("m" + v);
-          ModelDirs.asVersion(TestAssets.model("face-blazeface-128"), dir, v);
-          assertThat(
-                  api.send(
-                          "POST",
-                          "/api/v1/models",
-                          "application/zip",
-                          dev.massedge.bridge.cli.Cli.zip(dir))
-                      .status())
-              .isEqualTo(201);
-        }
+        api.pushFaceShort(tmp, "1", "2");
         List<FakeDevice> fleet = new ArrayList<>();
         for (int i = 0; i < 6; i++) {
           FakeDevice d =
@@ -100,23 +87,7 @@ class ScaleOutTest {
 
         // a rollout; its driver stops in the middle; the other instance carries on
         Map<String, Object> gates = Api.gates(2);
-        long id =
-            api.post(
-                    "/api/v1/rollouts",
-                    Map.of(
-                        "model",
-                        FleetTest.MODEL,
-                        "version",
-                        "2",
-                        "tags",
-                        List.of("scale"),
-                        "phases",
-                        List.of(17, 50, 100),
-                        "gates",
-                        gates))
-                .body()
-                .path("id")
-                .asLong();
+        long id = api.startRollout(FleetTest.MODEL, "2", "scale", List.of(17, 50, 100), gates);
         await()
             .atMost(Duration.ofSeconds(30))
             .until(() -> api.ok("/api/v1/rollouts/" + id).path("phase").asInt() >= 2);

@@ -2,12 +2,17 @@ package dev.massedge.bridge.testing;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.massedge.bridge.cli.Cli;
+import dev.massedge.inference.TestAssets;
+import dev.massedge.sync.testing.ModelDirs;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 
 /** The bridge's REST API as a test calls it: status and JSON body. */
@@ -37,6 +42,45 @@ public final class Api {
     g.put("maxDetectionChange", 0.5);
     g.put("soakSeconds", soakSeconds);
     return g;
+  }
+
+  /** Starts a rollout of {@code model} v{@code version} to the devices tagged {@code tag}. */
+  public long startRollout(
+      String model, String version, String tag, List<Integer> phases, Map<String, Object> gates)
+      throws IOException, InterruptedException {
+    Reply r =
+        post(
+            "/api/v1/rollouts",
+            Map.of(
+                "model",
+                model,
+                "version",
+                version,
+                "tags",
+                List.of(tag),
+                "phases",
+                phases,
+                "gates",
+                gates));
+    if (r.status() != 201) {
+      throw new AssertionError("POST /api/v1/rollouts → " + r.status() + " " + r.body());
+    }
+    return r.body().path("id").asLong();
+  }
+
+  /**
+   * Adds the bundled BlazeFace 128 to the catalog as face-short in each of {@code versions} (the
+   * copies are made under {@code dir}).
+   */
+  public void pushFaceShort(Path dir, String... versions) throws Exception {
+    for (String v : versions) {
+      Path copy = dir.resolve("face-short-" + v);
+      ModelDirs.asVersion(TestAssets.model("face-blazeface-128"), copy, v);
+      Reply r = send("POST", "/api/v1/models", "application/zip", Cli.zip(copy));
+      if (r.status() != 201) {
+        throw new AssertionError("POST /api/v1/models v" + v + " → " + r.status() + " " + r.body());
+      }
+    }
   }
 
   public Api as(String otherToken) {

@@ -3,10 +3,7 @@ package dev.massedge.sim.fleet;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.massedge.bridge.testing.Api;
-import dev.massedge.inference.TestAssets;
-import dev.massedge.sim.Demo;
 import dev.massedge.sim.FleetProcesses;
-import dev.massedge.sync.testing.ModelDirs;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -45,12 +42,7 @@ class FleetSimulatorIT {
                     "250ms"))) {
       bridge.awaitHttp("/health", Duration.ofSeconds(90));
       Api api = new Api(bridge.url(), TOKEN);
-      for (String v : List.of("1", "2", "3")) {
-        Path dir = tmp.resolve("face-short-" + v);
-        ModelDirs.asVersion(TestAssets.model("face-blazeface-128"), dir, v);
-        assertThat(api.send("POST", "/api/v1/models", "application/zip", Demo.zip(dir)).status())
-            .isEqualTo(201);
-      }
+      api.pushFaceShort(tmp, "1", "2", "3");
       long packageBytes = api.ok("/api/v1/models/face-short/2").path("sizeBytes").asLong();
 
       Scenario failing =
