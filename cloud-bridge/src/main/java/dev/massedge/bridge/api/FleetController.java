@@ -64,16 +64,12 @@ public final class FleetController {
   /** Counts for the dashboard's header, the broker link and the ingest counters. */
   @Get("/overview")
   public Map<String, Object> overview() {
-    List<Map<String, Object>> devices = registry.list(null);
+    long[] devices = registry.counts();
     Map<String, Object> m = new LinkedHashMap<>();
-    m.put("devices", devices.size());
-    m.put("online", devices.stream().filter(d -> Boolean.TRUE.equals(d.get("online"))).count());
-    m.put("models", catalog.list(null).size());
-    m.put(
-        "activeRollouts",
-        rollouts.list().stream()
-            .filter(r -> "running".equals(r.get("state")) || "paused".equals(r.get("state")))
-            .count());
+    m.put("devices", devices[0]);
+    m.put("online", devices[1]);
+    m.put("models", catalog.count());
+    m.put("activeRollouts", rollouts.activeCount());
     m.put("broker", link.url());
     m.put("brokerConnected", link.link().connected());
     m.put("telemetry", telemetry.stats());

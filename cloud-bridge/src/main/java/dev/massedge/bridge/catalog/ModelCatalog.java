@@ -249,6 +249,11 @@ public final class ModelCatalog implements AutoCloseable {
         .map(r -> new SyncMessage.ModelRef(name, version, (String) r.get("manifest_sha256")));
   }
 
+  /** How many model versions the catalog holds. */
+  public long count() {
+    return Db.asLong(db.query("select count(*) as n from models").get(0).get("n"));
+  }
+
   public List<Map<String, Object>> list(String name) {
     List<Map<String, Object>> out = new ArrayList<>();
     for (Map<String, Object> r :

@@ -218,10 +218,12 @@ public final class DeviceRegistry {
         .orElse(null);
   }
 
-  public boolean online(String id) {
-    return db.one("select online from devices where id = ?", id)
-        .map(r -> Boolean.TRUE.equals(r.get("online")))
-        .orElse(false);
+  /** How many devices the fleet has, and how many are online: {@code {devices, online}}. */
+  public long[] counts() {
+    Map<String, Object> r =
+        db.query("select count(*) as n, sum(case when online then 1 else 0 end) as up from devices")
+            .get(0);
+    return new long[] {Db.asLong(r.get("n")), Db.asLong(r.get("up"))};
   }
 
   private static Map<String, Object> view(Map<String, Object> r, Set<String> tags) {

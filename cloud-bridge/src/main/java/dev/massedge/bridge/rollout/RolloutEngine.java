@@ -611,7 +611,9 @@ public final class RolloutEngine implements AutoCloseable {
     Map<String, Object> r = row(id);
     List<Map<String, Object>> devices =
         db.query(
-            "select * from rollout_devices where rollout_id = ? order by phase, device_id", id);
+            "select rd.*, d.online from rollout_devices rd left join devices d on d.id ="
+                + " rd.device_id where rd.rollout_id = ? order by rd.phase, rd.device_id",
+            id);
     Map<String, Object> v = summary(r);
     String[] pct = ((String) r.get("phases")).split(",");
     List<Map<String, Object>> phases = new ArrayList<>();
@@ -636,7 +638,7 @@ public final class RolloutEngine implements AutoCloseable {
       m.put("state", d.get("state"));
       m.put("previousVersion", d.get("previous_version"));
       m.put("error", d.get("error"));
-      m.put("online", registry.online((String) d.get("device_id")));
+      m.put("online", Boolean.TRUE.equals(d.get("online")));
       dl.add(m);
     }
     v.put("deviceList", dl);
@@ -647,6 +649,14 @@ public final class RolloutEngine implements AutoCloseable {
             r,
             devices.stream().filter(d -> ((Number) d.get("phase")).intValue() == phase).toList()));
     return v;
+  }
+
+  /** Rollouts running or paused. */
+  public long activeCount() {
+    return Db.asLong(
+        db.query("select count(*) as n from rollouts where state in ('running', 'paused')")
+            .get(0)
+            .get("n"));
   }
 
   public List<Map<String, Object>> list() {
