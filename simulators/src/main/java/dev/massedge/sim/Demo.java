@@ -312,13 +312,19 @@ public final class Demo {
     }
     Path kiosk = m.resolve("kiosk.wav");
     if (!Files.exists(kiosk)) {
+      Path speech = m.resolve("speech");
       SyntheticMedia.microphone(
           kiosk,
           20,
           List.of(
-              new SyntheticMedia.Phrase(root.resolve("media/hey_jarvis_16k.wav"), 2, true),
-              new SyntheticMedia.Phrase(root.resolve("media/weather_16k.wav"), 4, false),
-              new SyntheticMedia.Phrase(root.resolve("media/alexa_16k.wav"), 13, false)));
+              new SyntheticMedia.Phrase(
+                  SyntheticMedia.speak(speech, "hey jarvis", "en-us", 175), 2, true),
+              new SyntheticMedia.Phrase(
+                  SyntheticMedia.speak(speech, "what is the weather like today", "en-gb", 175),
+                  4,
+                  false),
+              new SyntheticMedia.Phrase(
+                  SyntheticMedia.speak(speech, "alexa", "en-us", 175), 13, false)));
     }
     return m;
   }
@@ -389,7 +395,7 @@ public final class Demo {
     return b.toByteArray();
   }
 
-  private static void deleteTree(Path p) throws IOException {
+  static void deleteTree(Path p) throws IOException {
     if (!Files.exists(p)) {
       return;
     }

@@ -5,12 +5,15 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import javax.sound.sampled.AudioSystem;
+import javax.sound.sampled.UnsupportedAudioFileException;
 
 /**
  * Synthetic camera and microphone recordings made with ffmpeg, with their ground truth written
@@ -150,8 +153,71 @@ public final class SyntheticMedia {
   }
 
   static double durationSeconds(Path wav) throws IOException {
-    long bytes = Files.size(wav) - 44;
-    return bytes / (16000.0 * 2); // the media are 16 kHz 16-bit mono
+    try {
+      var f = AudioSystem.getAudioFileFormat(wav.toFile());
+      return f.getFrameLength() / (double) f.getFormat().getFrameRate();
+    } catch (UnsupportedAudioFileException e) {
+      throw new IOException(wav + " is not a WAV file: " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * A phrase spoken by espeak-ng ({@code voice} such as {@code en-us}, {@code en-gb+f3}; {@code
+   * wordsPerMinute} 80–450) as a 16 kHz mono WAV in {@code dir}, made once and reused: the
+   * synthetic microphone's speech is made at run time, so any phrase can be scheduled.
+   */
+  public static Path speak(Path dir, String text, String voice, int wordsPerMinute)
+      throws IOException, InterruptedException {
+    String name =
+        (voice + "-" + wordsPerMinute + "-" + text)
+                .toLowerCase(Locale.ROOT)
+                .replaceAll("[^a-z0-9]+", "_")
+                .replaceAll("^_|_$", "")
+            + ".wav";
+    Path out = Files.createDirectories(dir).resolve(name);
+    if (Files.isRegularFile(out)) {
+      return out;
+    }
+    Path raw = dir.resolve(name + ".espeak.wav");
+    Process p;
+    try {
+      p =
+          new ProcessBuilder(
+                  "espeak-ng",
+                  "-v",
+                  voice,
+                  "-s",
+                  Integer.toString(wordsPerMinute),
+                  "-w",
+                  raw.toString(),
+                  text)
+              .redirectErrorStream(true)
+              .start();
+    } catch (IOException e) {
+      throw new IOException(
+          "espeak-ng is needed for the synthetic microphone (apt-get install espeak-ng): "
+              + e.getMessage(),
+          e);
+    }
+    String said = new String(p.getInputStream().readAllBytes());
+    if (!p.waitFor(60, TimeUnit.SECONDS) || p.exitValue() != 0 || !Files.isRegularFile(raw)) {
+      throw new IOException("espeak-ng failed for voice " + voice + ": " + said.strip());
+    }
+    Path tmp = dir.resolve(name + ".tmp.wav");
+    ffmpeg(
+        List.of(
+            "-i",
+            raw.toString(),
+            "-ar",
+            "16000",
+            "-ac",
+            "1",
+            "-sample_fmt",
+            "s16",
+            tmp.toString()));
+    Files.move(tmp, out, StandardCopyOption.ATOMIC_MOVE);
+    Files.delete(raw);
+    return out;
   }
 
   private static void writeTruth(Path media, Map<String, Object> truth) throws IOException {
