@@ -223,6 +223,10 @@ public class TelemetryService implements AutoCloseable {
       Outbox.Stats o = outbox.stats();
       out.add(new SyncMessage.Metric("outbox.pending", Map.of(), o.pending(), now));
       out.add(new SyncMessage.Metric("outbox.dropped", Map.of(), o.dropped(), now));
+      // records refused at the door (a full disk): cumulative since the agent started, so the
+      // first batch that fits again tells the cloud how many never made it into the outbox
+      out.add(
+          new SyncMessage.Metric("outbox.append_failures", Map.of(), appendFailures.get(), now));
       out.removeIf(m -> !Double.isFinite(m.value()));
       append(METRICS, json.writeValueAsBytes(out));
     } catch (IOException | RuntimeException e) {

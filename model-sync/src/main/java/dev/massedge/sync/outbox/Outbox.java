@@ -119,21 +119,35 @@ public final class Outbox implements AutoCloseable {
     return (int) c.getValue();
   }
 
-  /** Appends a record; returns its sequence number. */
+  /**
+   * Appends a record; returns its sequence number. When the disk is full (or the write fails
+   * otherwise) it throws and the outbox stays as it was: the part of the record that was written is
+   * cut off again, so later records are not lost behind a torn one; the caller counts the record.
+   */
   public synchronized long append(byte[] data) throws IOException {
     if (tail == null || tail.size() >= segmentBytes) {
       roll();
     }
     ByteBuffer b = ByteBuffer.allocate(HEADER + data.length);
     b.putInt(data.length).putInt(crc(data)).put(data).flip();
-    while (b.hasRemaining()) {
-      tail.write(b);
+    long before = tail.size();
+    try {
+      while (b.hasRemaining()) {
+        tail.write(b);
+      }
+      if (++unsynced >= fsyncEvery) {
+        tail.force(false);
+        unsynced = 0;
+      }
+    } catch (IOException e) {
+      try {
+        tail.truncate(before);
+      } catch (IOException cut) {
+        e.addSuppressed(cut);
+      }
+      throw e;
     }
     bytes += HEADER + data.length;
-    if (++unsynced >= fsyncEvery) {
-      tail.force(false);
-      unsynced = 0;
-    }
     long seq = nextSeq++;
     while (bytes > maxBytes && segments.size() > 1) {
       dropOldest();
@@ -143,8 +157,10 @@ public final class Outbox implements AutoCloseable {
 
   private void roll() throws IOException {
     if (tail != null) {
-      tail.force(false);
-      tail.close();
+      FileChannel last = tail;
+      tail = null; // a failed roll (a full disk) is tried again on the next append
+      last.force(false);
+      last.close();
     }
     tailFirst = nextSeq;
     Path p = dir.resolve("seg-" + String.format("%020d", tailFirst) + ".log");

@@ -2,10 +2,14 @@ package dev.massedge.sync.outbox;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.massedge.sync.testing.TinyDisk;
+import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
@@ -86,6 +90,55 @@ class OutboxTest {
     try (Outbox o = new Outbox(dir, 4096, 1024, 1)) {
       assertThat(o.stats().dropped()).isPositive(); // the count survives a restart
     }
+  }
+
+  @Test
+  void aFullDiskRefusesRecordsWithoutTearingTheOutbox(@TempDir Path tmp) throws Exception {
+    try (TinyDisk disk = TinyDisk.mount(tmp.resolve("disk"), 256 * 1024)) {
+      Path dir = disk.dir().resolve("outbox");
+      List<Long> kept = new ArrayList<>();
+      int refused = 0;
+      try (Outbox o = new Outbox(dir, 1 << 20, 64 * 1024, 1)) {
+        for (int i = 0; i < 20; i++) {
+          kept.add(o.append(big(i)));
+        }
+        disk.fill(); // another program filled the disk
+        for (int i = 20; i < 60; i++) {
+          try {
+            kept.add(o.append(big(i)));
+          } catch (IOException full) {
+            assertThat(full.getMessage()).contains("No space left");
+            refused++;
+          }
+        }
+        disk.free();
+        for (int i = 60; i < 80; i++) {
+          kept.add(o.append(big(i)));
+        }
+        assertThat(refused).isPositive();
+        assertThat(o.stats().nextSeq()).isEqualTo(kept.size());
+      }
+      // reopened (as after a restart): every record that was accepted is there, whole and in order
+      try (Outbox o = new Outbox(dir, 1 << 20, 64 * 1024, 1)) {
+        List<Outbox.Entry> all = o.peek(1000);
+        assertThat(all).extracting(Outbox.Entry::seq).containsExactlyElementsOf(kept);
+        int last = -1;
+        for (Outbox.Entry e : all) {
+          int n = ByteBuffer.wrap(e.data()).getInt();
+          assertThat(n).isGreaterThan(last);
+          assertThat(e.data()).hasSize(3000);
+          last = n;
+        }
+        assertThat(last).isEqualTo(79); // the records after the full disk were not lost
+      }
+    }
+  }
+
+  /** 3,000 bytes starting with {@code i}: a few fit into the last free block of a full disk. */
+  private static byte[] big(int i) {
+    byte[] b = new byte[3000];
+    ByteBuffer.wrap(b).putInt(i);
+    return b;
   }
 
   /** Child process: appends and dies without closing (as a killed agent would). */
