@@ -260,6 +260,11 @@ class FleetTest {
     JsonNode events = api.ok("/api/v1/devices/tele-1/events");
     assertThat(events.size()).isEqualTo(4);
     assertThat(events.get(3).path("body").asText()).contains("face_entered");
+    JsonNode acc = api.ok("/api/v1/devices/tele-1").path("telemetry");
+    assertThat(acc.path("firstSeq").asLong()).isZero();
+    assertThat(acc.path("nextSeq").asLong()).isEqualTo(44);
+    assertThat(acc.path("received").asLong()).isEqualTo(44);
+    assertThat(acc.path("droppedOnDevice").asLong()).isZero();
   }
 
   @Test
@@ -315,6 +320,11 @@ class FleetTest {
               api.ok("/api/v1/overview").path("telemetry").path("dropped_on_devices").longValue()
                   - before)
           .isEqualTo(dropped);
+      // every sequence number is accounted for: stored, or dropped on the device and counted
+      JsonNode acc = api.ok("/api/v1/devices/quota-1").path("telemetry");
+      assertThat(acc.path("received").asLong()).isEqualTo(1 + 300 - dropped);
+      assertThat(acc.path("droppedOnDevice").asLong()).isEqualTo(dropped);
+      assertThat(acc.path("nextSeq").asLong() - acc.path("firstSeq").asLong()).isEqualTo(301);
     }
   }
 

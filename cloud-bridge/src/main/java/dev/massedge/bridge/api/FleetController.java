@@ -91,9 +91,14 @@ public final class FleetController {
     return registry.list(tag);
   }
 
+  /**
+   * A device, with its telemetry accounting ({@code telemetry}: see TelemetryIngest#accounting).
+   */
   @Get("/devices/{id}")
   public Map<String, Object> device(String id) {
-    return registry.get(id);
+    Map<String, Object> d = new LinkedHashMap<>(registry.get(id));
+    d.put("telemetry", telemetry.accounting(id));
+    return d;
   }
 
   /** Replaces a device's tags: {@code {"tags": ["camera", "site=lobby"]}}. */

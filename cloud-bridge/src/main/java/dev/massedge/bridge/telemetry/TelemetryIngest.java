@@ -149,7 +149,11 @@ public final class TelemetryIngest implements AutoCloseable {
     long next;
     if (pos.isEmpty()) {
       // first contact: the device starts at the first record it has not had confirmed
-      db.update("insert into outbox_positions (device_id, next_seq) values (?, ?)", device, from);
+      db.update(
+          "insert into outbox_positions (device_id, next_seq, first_seq) values (?, ?, ?)",
+          device,
+          from,
+          from);
       next = from;
     } else {
       next = Db.asLong(pos.get(0).get("next_seq"));
@@ -178,6 +182,7 @@ public final class TelemetryIngest implements AutoCloseable {
         "insert into metrics (device_id, name, model, version, pipeline, tags, metric_value, ts)"
             + " values (?, ?, ?, ?, ?, ?, ?, ?)",
         p.rows);
+    db.update("update outbox_positions set received = received + 1 where device_id = ?", device);
     if (p.event != null) {
       db.update(
           "insert into events (device_id, seq, ts, body) values (?, ?, ?, ?)",
@@ -343,6 +348,32 @@ public final class TelemetryIngest implements AutoCloseable {
   }
 
   /** A device's events, newest last. */
+  /**
+   * A device's telemetry accounting: {@code firstSeq} (its outbox position when the cloud first
+   * heard from it), {@code nextSeq} (every record below it is stored or counted as dropped), {@code
+   * received} (records stored), {@code droppedOnDevice} (records its outbox dropped over its quota
+   * before the cloud confirmed them) and {@code pendingAhead} (stored ahead of a gap, waiting for
+   * the records before them). Null before the device's first record.
+   */
+  public Map<String, Object> accounting(String device) {
+    return db.one(
+            "select first_seq, next_seq, received, dropped_on_device,"
+                + " (select count(*) from outbox_received r where r.device_id = p.device_id) as"
+                + " ahead from outbox_positions p where device_id = ?",
+            device)
+        .map(
+            r -> {
+              Map<String, Object> m = new LinkedHashMap<>();
+              m.put("firstSeq", Db.asLong(r.get("first_seq")));
+              m.put("nextSeq", Db.asLong(r.get("next_seq")));
+              m.put("received", Db.asLong(r.get("received")));
+              m.put("droppedOnDevice", Db.asLong(r.get("dropped_on_device")));
+              m.put("pendingAhead", Db.asLong(r.get("ahead")));
+              return m;
+            })
+        .orElse(null);
+  }
+
   public List<Map<String, Object>> events(String device, long since, int limit) {
     List<Map<String, Object>> rows =
         new ArrayList<>(
