@@ -5,6 +5,7 @@ import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -129,6 +130,12 @@ public final class MqttLink implements AutoCloseable {
 
   private record Subscription(String filter, String match, int qos, Handler handler) {}
 
+  /** Seconds a connection attempt may wait for the broker's CONNACK before it is given up. */
+  static final long CONNECT_WATCHDOG_S = 20;
+
+  /** Publishes waiting for their acknowledgement: failed when the connection drops. */
+  private final Set<CompletableFuture<Void>> publishing = ConcurrentHashMap.newKeySet();
+
   private final Options options;
   // a fresh Paho client per connection: Paho 1.2.5 keeps its outgoing topic-alias table across a
   // reconnection of the same client, and Mosquitto (max_topic_alias 10 by default) then drops the
@@ -226,30 +233,54 @@ public final class MqttLink implements AutoCloseable {
       client = newClient();
       used = false;
     }
+    MqttAsyncClient attempting = client;
     try {
-      client.connect(
-          connectionOptions(),
-          null,
-          new MqttActionListener() {
-            @Override
-            public void onSuccess(IMqttToken t) {}
+      IMqttToken token =
+          attempting.connect(
+              connectionOptions(),
+              null,
+              new MqttActionListener() {
+                @Override
+                public void onSuccess(IMqttToken t) {}
 
-            @Override
-            public void onFailure(IMqttToken t, Throwable e) {
-              lastError = "cannot connect to " + options.url() + ": " + describe(e);
-              long delay = Math.min(15, 1L << Math.min(attempt - 1, 4));
-              log.warn("MQTT {} (retrying in {} s)", lastError, delay);
-              // Paho retries only connections that once succeeded: retry the first one here
-              timer.schedule(
-                  () -> {
-                    if (!client.isConnected()) {
-                      connect(attempt + 1);
-                    }
-                  },
-                  delay,
-                  TimeUnit.SECONDS);
+                @Override
+                public void onFailure(IMqttToken t, Throwable e) {
+                  lastError = "cannot connect to " + options.url() + ": " + describe(e);
+                  long delay = Math.min(15, 1L << Math.min(attempt - 1, 4));
+                  log.warn("MQTT {} (retrying in {} s)", lastError, delay);
+                  // Paho retries only connections that once succeeded: retry the first one here
+                  timer.schedule(
+                      () -> {
+                        if (client == attempting && !client.isConnected()) {
+                          connect(attempt + 1);
+                        }
+                      },
+                      delay,
+                      TimeUnit.SECONDS);
+                }
+              });
+      // a path that accepts the connection and never answers (a dead broker behind a load
+      // balancer, a half-open NAT entry) leaves Paho's connect waiting for its CONNACK for ever:
+      // give the attempt up and start again with a fresh client
+      timer.schedule(
+          () -> {
+            synchronized (this) {
+              if (closed || client != attempting || token.isComplete()) {
+                return;
+              }
+              lastError =
+                  "no answer (CONNACK) from "
+                      + options.url()
+                      + " within "
+                      + CONNECT_WATCHDOG_S
+                      + " s";
+              log.warn("MQTT {}; trying again", lastError);
+              used = true; // the next attempt closes this client and makes a new one
             }
-          });
+            connect(attempt + 1);
+          },
+          CONNECT_WATCHDOG_S,
+          TimeUnit.SECONDS);
     } catch (MqttException e) {
       lastError = describe(e);
       timer.schedule(() -> connect(attempt + 1), 5, TimeUnit.SECONDS);
@@ -311,6 +342,8 @@ public final class MqttLink implements AutoCloseable {
       done.completeExceptionally(new NotConnectedException(lastError));
       return done;
     }
+    publishing.add(done);
+    done.whenComplete((ok, e) -> publishing.remove(done));
     MqttMessage m = new MqttMessage(payload, qos, retained, props);
     MqttActionListener listener =
         new MqttActionListener() {
@@ -539,11 +572,15 @@ public final class MqttLink implements AutoCloseable {
           "disconnected: "
               + (r.getException() != null ? describe(r.getException()) : r.getReasonString());
       log.warn("MQTT {}: {}", options.url(), lastError);
-      // answers to open requests will not come on this connection: fail them now
-      requests.values().forEach(f -> f.completeExceptionally(new NotConnectedException(lastError)));
       if (!closed) {
         timer.schedule(() -> connect(1), 1, TimeUnit.SECONDS);
       }
+      // answers to open requests will not come on this connection: fail them now
+      requests.values().forEach(f -> f.completeExceptionally(new NotConnectedException(lastError)));
+      // nor will acknowledgements of open publishes: the next connection is a new client, and a
+      // caller waiting for them (the outbox sender) would wait for its timeout instead of resending
+      List.copyOf(publishing)
+          .forEach(f -> f.completeExceptionally(new NotConnectedException(lastError)));
     }
 
     @Override

@@ -1,17 +1,24 @@
 package dev.massedge.sync.link;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import dev.massedge.sync.testing.Broker;
+import dev.massedge.sync.testing.TcpProxy;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
-/** The link across a broker restart: it comes back, and publishing on a known topic still works. */
+/**
+ * The link across faults: after a broker restart it comes back and publishing on a known topic
+ * still works; a path that never answers is given up; open publishes fail when the link drops.
+ */
 class MqttLinkTest {
   @ParameterizedTest
   @ValueSource(strings = {"embedded", "mosquitto"})
@@ -51,6 +58,32 @@ class MqttLinkTest {
       assertThat(pub.lastError()).doesNotContain("alias");
       pub.close();
       sub.close();
+    }
+  }
+
+  @Test
+  void aPathThatAcceptsAndNeverAnswersIsGivenUpAndTheLinkComesBack() throws Exception {
+    try (Broker broker = Broker.mosquitto();
+        TcpProxy proxy = new TcpProxy(broker.port())) {
+      proxy.blackhole(true); // the connection is accepted, the CONNECT never answered
+      MqttLink link = new MqttLink(new MqttLink.Options(proxy.url(), "hole").persistent()).start();
+      Thread.sleep(2000);
+      assertThat(link.connected()).isFalse();
+      proxy.blackhole(false);
+      // Paho alone would wait for the CONNACK for ever; the watchdog starts a fresh attempt
+      await().atMost(Duration.ofSeconds(MqttLink.CONNECT_WATCHDOG_S + 20)).until(link::connected);
+      assertThat(link.lastError()).isEmpty();
+
+      // a publish waiting for its acknowledgement when the link drops fails at once (the
+      // outbox sender resends it on the next connection instead of waiting out its timeout)
+      proxy.latency(Duration.ofSeconds(30), Duration.ZERO);
+      CompletableFuture<Void> open = link.publish("t/x", new byte[] {1}, 1, false);
+      Thread.sleep(200);
+      assertThat(open).isNotDone();
+      proxy.reset();
+      assertThatThrownBy(() -> open.get(5, TimeUnit.SECONDS))
+          .isInstanceOf(java.util.concurrent.ExecutionException.class);
+      link.close();
     }
   }
 
