@@ -2,6 +2,8 @@ package dev.massedge.sim.fleet;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.massedge.inference.onnx.model.OnnxModel;
+import dev.massedge.sim.Demo;
 import java.awt.BasicStroke;
 import java.awt.Color;
 import java.awt.Graphics2D;
@@ -107,6 +109,9 @@ public final class FleetSimulator {
     for (VirtualDevice d : fleet) {
       api.put("/api/v1/devices/" + d.id() + "/tags", Map.of("tags", scenario.tags()));
     }
+    if (scenario.rolloutSizeBytes() > 0) {
+      makeVersion();
+    }
     String state = "none";
     double secondsTo100 = Double.NaN;
     List<double[]> series = new ArrayList<>();
@@ -162,6 +167,18 @@ public final class FleetSimulator {
         }
         Thread.sleep(500);
       }
+    }
+    double ingestPerSecond = Double.NaN;
+    double rowsPerSecond = Double.NaN;
+    if (scenario.holdSeconds() > 0) {
+      JsonNode before = api.get("/api/v1/overview").path("telemetry");
+      long h0 = System.nanoTime();
+      log.printf(Locale.ROOT, "holding %d s: telemetry only%n", scenario.holdSeconds());
+      Thread.sleep(scenario.holdSeconds() * 1000L);
+      JsonNode after = api.get("/api/v1/overview").path("telemetry");
+      double dt = (System.nanoTime() - h0) / 1e9;
+      ingestPerSecond = (after.path("records").asLong() - before.path("records").asLong()) / dt;
+      rowsPerSecond = (after.path("metrics").asLong() - before.path("metrics").asLong()) / dt;
     }
     Thread.sleep(Math.min(5000, 2 * scenario.telemetryIntervalMillis()));
     timer.shutdownNow();
@@ -222,8 +239,63 @@ public final class FleetSimulator {
         result.telemetryConfirmed(),
         result.heapMb(),
         result.threads());
+    if (scenario.holdSeconds() > 0) {
+      double offered = fleet.size() * 1000.0 / scenario.telemetryIntervalMillis();
+      log.printf(
+          Locale.ROOT,
+          "telemetry ingest over %d s: %.0f batches/s stored (%.0f offered: %d devices every %d ms),"
+              + " %.0f metric rows/s%n",
+          scenario.holdSeconds(),
+          ingestPerSecond,
+          offered,
+          fleet.size(),
+          scenario.telemetryIntervalMillis(),
+          rowsPerSecond);
+    }
     log.println("report: " + out.resolve("devices.csv") + ", " + out.resolve("rollout.png"));
     return result;
+  }
+
+  /**
+   * Makes the rollout's version of the scenario's model and adds it to the catalog (unless there):
+   * the bundled face-short with an unused initializer of random floats that brings the file to
+   * {@code rollout.size-bytes} — a bigger model to move, which the engine loads like the original.
+   */
+  private void makeVersion() throws Exception {
+    String version = scenario.rolloutVersion();
+    if (api.send("GET", "/api/v1/models/" + scenario.model() + "/" + version, null, null)
+            .statusCode()
+        == 200) {
+      return;
+    }
+    Path base = Path.of(System.getProperty("mass.models.dir", "models"), "face-blazeface-128");
+    Path dir = out.resolve("model-" + version);
+    Files.createDirectories(dir);
+    Files.writeString(
+        dir.resolve("model.json"),
+        Files.readString(base.resolve("model.json"))
+            .replaceFirst("\"version\"\\s*:\\s*\"[^\"]*\"", "\"version\": \"" + version + "\""));
+    OnnxModel m = OnnxModel.read(base.resolve("model.onnx"));
+    long pad = Math.max(0, scenario.rolloutSizeBytes() - Files.size(base.resolve("model.onnx")));
+    float[] noise = new float[(int) (pad / 4)];
+    java.util.Random r = new java.util.Random(42);
+    for (int i = 0; i < noise.length; i++) {
+      noise[i] = (float) r.nextGaussian();
+    }
+    m.graph()
+        .initializers
+        .put(
+            "mass_sim_padding",
+            OnnxModel.Initializer.ofFloats("mass_sim_padding", new long[] {noise.length}, noise));
+    m.write(dir.resolve("model.onnx"));
+    JsonNode added = api.post("/api/v1/models?notes=simulator", "application/zip", Demo.zip(dir));
+    log.printf(
+        Locale.ROOT,
+        "catalog: %s v%s, %.2f MB (padded), %d chunks%n",
+        added.path("name").asText(),
+        added.path("version").asText(),
+        added.path("sizeBytes").asLong() / 1e6,
+        added.path("chunks").asInt());
   }
 
   private int awaitOnline(int n) throws Exception {

@@ -27,6 +27,11 @@ import org.yaml.snakeyaml.Yaml;
  * @param soakSeconds the rollout's soak time per phase
  * @param failureThreshold the share of a phase's devices that may fail
  * @param timeoutSeconds how long the simulation may take
+ * @param holdSeconds how long the fleet keeps sending telemetry after the rollout (or after coming
+ *     online), while the bridge's ingest rate is measured
+ * @param rolloutSizeBytes when positive, the simulator makes the rollout's version itself: the
+ *     bundled model padded with an unused, incompressible initializer to this size, uploaded unless
+ *     the catalog has the version
  */
 public record Scenario(
     int devices,
@@ -44,7 +49,9 @@ public record Scenario(
     List<Integer> phases,
     int soakSeconds,
     double failureThreshold,
-    int timeoutSeconds) {
+    int timeoutSeconds,
+    int holdSeconds,
+    long rolloutSizeBytes) {
 
   @SuppressWarnings("unchecked")
   public static Scenario read(Path yaml) throws IOException {
@@ -80,7 +87,9 @@ public record Scenario(
                 : (List<Integer>) roll.getOrDefault("phases", List.of(1, 10, 50, 100)),
             roll == null ? 0 : ((Number) roll.getOrDefault("soak-seconds", 5)).intValue(),
             roll == null ? 0 : ((Number) roll.getOrDefault("failure-threshold", 0.0)).doubleValue(),
-            ((Number) m.getOrDefault("timeout-seconds", 600)).intValue());
+            ((Number) m.getOrDefault("timeout-seconds", 600)).intValue(),
+            ((Number) m.getOrDefault("hold-seconds", 0)).intValue(),
+            roll == null ? 0 : ((Number) roll.getOrDefault("size-bytes", 0)).longValue());
     if (s.devices() < 1 || s.metricsPerBatch() < 3 || s.telemetryIntervalMillis() < 100) {
       throw new IllegalArgumentException(
           "scenario: fleet.devices ≥ 1, telemetry.metrics ≥ 3, telemetry.interval-ms ≥ 100");
