@@ -63,7 +63,8 @@ public class PipelineManager implements AutoCloseable {
    * Builds and starts one pipeline; one that cannot be built is listed as failed with its reason
    * and the others run. {@code how} says why, in the log.
    */
-  private void launch(PipelineConfig c, String how) {
+  private void launch(PipelineConfig base, String how) {
+    PipelineConfig c = effective(base);
     try {
       Pipeline p = build(c, models, bus, gpio, sensors);
       pipelines.put(c.name(), p);
@@ -264,16 +265,80 @@ public class PipelineManager implements AutoCloseable {
     }
   }
 
-  /** Remote overrides from the twin, by pipeline: currently {@code enabled}. */
+  /** Remote overrides from the twin, by pipeline: {@code enabled}. */
   private final Map<String, Boolean> enabledOverride = new LinkedHashMap<>();
 
+  /** Remote overrides from the twin, by pipeline: the {@link #SETTABLE} settings. */
+  private final Map<String, Map<String, Double>> settingsOverride = new LinkedHashMap<>();
+
   /**
-   * Applies the twin's per-pipeline settings ({@code {"door": {"enabled": false}}}): a pipeline
-   * switched off stops, one switched on starts. Returns, per pipeline, the settings in force or why
-   * a setting was refused (an unknown pipeline, a key that cannot be changed remotely).
+   * What the twin may change in a pipeline besides {@code enabled}, each with its allowed range:
+   * the rate and the decisions (tracker hits, leave delay, wake-word threshold, gate hold), never
+   * what the pipeline reads, runs or writes (sources, models, directories, pins stay local).
+   */
+  static final Map<String, double[]> SETTABLE =
+      new java.util.TreeMap<>(
+          Map.of(
+              "fps", new double[] {0.1, 60},
+              "min-hits", new double[] {1, 100},
+              "leave-after-seconds", new double[] {0.1, 600},
+              "wake-threshold", new double[] {0.01, 1},
+              "gate-hold-seconds", new double[] {0, 3600}));
+
+  /** The pipeline's configuration with the twin's settings in force. */
+  PipelineConfig effective(PipelineConfig c) {
+    Map<String, Double> o = settingsOverride.getOrDefault(c.name(), Map.of());
+    if (o.isEmpty()) {
+      return c;
+    }
+    return new PipelineConfig(
+        c.name(),
+        c.kind(),
+        c.source(),
+        c.input(),
+        c.inputOptions(),
+        c.width(),
+        c.height(),
+        o.getOrDefault("fps", c.fps()),
+        c.detectWidth(),
+        c.detectHeight(),
+        c.model(),
+        o.containsKey("min-hits") ? o.get("min-hits").intValue() : c.minHits(),
+        o.getOrDefault("leave-after-seconds", c.leaveAfterSeconds()),
+        c.enabled(),
+        c.wakeWordDir(),
+        c.wakeWords(),
+        o.containsKey("wake-threshold") ? o.get("wake-threshold").floatValue() : c.wakeThreshold(),
+        c.wakeWordEmbedding(),
+        c.gatePin(),
+        c.gateSensor(),
+        o.getOrDefault("gate-hold-seconds", c.gateHoldSeconds()),
+        c.ledPin(),
+        c.buttonPin(),
+        c.snapshotDir(),
+        c.utteranceDir(),
+        c.threads());
+  }
+
+  /** The configuration a pipeline runs with now (local configuration + the twin's settings). */
+  public synchronized PipelineConfig config(String name) {
+    return configs.stream()
+        .filter(x -> x.name().equals(name))
+        .findFirst()
+        .map(this::effective)
+        .orElse(null);
+  }
+
+  /**
+   * Applies the twin's per-pipeline settings ({@code {"door": {"enabled": false, "fps": 2}}}): a
+   * pipeline switched off stops, one switched on starts, one whose settings changed restarts with
+   * them; a setting the twin no longer names goes back to the local configuration. Returns, per
+   * pipeline, the settings in force or why a setting was refused (an unknown pipeline, a key that
+   * cannot be changed remotely, a value out of its range).
    */
   public synchronized Map<String, Object> applyOverrides(Map<String, Object> wanted) {
     Map<String, Object> result = new LinkedHashMap<>();
+    Map<String, Map<String, Double>> settings = new LinkedHashMap<>();
     for (Map.Entry<String, Object> e : wanted.entrySet()) {
       PipelineConfig c =
           configs.stream().filter(x -> x.name().equals(e.getKey())).findFirst().orElse(null);
@@ -281,24 +346,63 @@ public class PipelineManager implements AutoCloseable {
         result.put(e.getKey(), Map.of("error", "no pipeline '" + e.getKey() + "' on this device"));
         continue;
       }
-      if (!(e.getValue() instanceof Map<?, ?> settings)) {
+      if (!(e.getValue() instanceof Map<?, ?> given)) {
         result.put(e.getKey(), Map.of("error", "settings must be an object"));
         continue;
       }
       Map<String, Object> r = new LinkedHashMap<>();
-      for (Map.Entry<?, ?> kv : settings.entrySet()) {
-        if ("enabled".equals(kv.getKey()) && kv.getValue() instanceof Boolean on) {
+      Map<String, Double> s = new java.util.TreeMap<>();
+      for (Map.Entry<?, ?> kv : given.entrySet()) {
+        String key = String.valueOf(kv.getKey());
+        double[] range = SETTABLE.get(key);
+        if ("enabled".equals(key) && kv.getValue() instanceof Boolean on) {
           setEnabled(c, on);
           r.put("enabled", on);
-        } else {
+        } else if (range == null) {
           r.put(
-              String.valueOf(kv.getKey()),
-              Map.of("error", "not settable remotely (settable: enabled)"));
+              key,
+              Map.of(
+                  "error",
+                  "not settable remotely (settable: enabled, "
+                      + String.join(", ", SETTABLE.keySet())
+                      + ")"));
+        } else if (!(kv.getValue() instanceof Number n)
+            || !(n.doubleValue() >= range[0] && n.doubleValue() <= range[1])) {
+          r.put(
+              key,
+              Map.of(
+                  "error",
+                  key + " must be a number from " + num(range[0]) + " to " + num(range[1])));
+        } else {
+          s.put(key, n.doubleValue());
+          r.put(key, n);
         }
       }
+      settings.put(c.name(), s);
       result.put(e.getKey(), r);
     }
+    for (PipelineConfig c : configs) {
+      Map<String, Double> now = settings.getOrDefault(c.name(), Map.of());
+      Map<String, Double> before = settingsOverride.getOrDefault(c.name(), Map.of());
+      if (now.equals(before)) {
+        continue;
+      }
+      if (now.isEmpty()) {
+        settingsOverride.remove(c.name());
+      } else {
+        settingsOverride.put(c.name(), now);
+      }
+      Pipeline running = pipelines.remove(c.name());
+      if (running != null) {
+        running.close();
+        launch(c, "restarted with the twin's settings " + now);
+      }
+    }
     return result;
+  }
+
+  private static String num(double d) {
+    return d == Math.rint(d) ? Long.toString((long) d) : Double.toString(d);
   }
 
   private void setEnabled(PipelineConfig c, boolean on) {

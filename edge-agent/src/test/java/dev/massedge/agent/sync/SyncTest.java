@@ -228,7 +228,7 @@ class SyncTest {
                 "pipelines",
                 Map.of(
                     "door",
-                    Map.of("enabled", false, "fps", 30),
+                    Map.of("enabled", false, "input", "/dev/video9"),
                     "ghost",
                     Map.of("enabled", true))));
         await().atMost(Duration.ofSeconds(20)).until(() -> manager.get("door") == null);
@@ -246,8 +246,25 @@ class SyncTest {
         await()
             .atMost(Duration.ofSeconds(20))
             .until(() -> String.valueOf(bridge.lastConfig(device)).contains("enabled=true"));
+        // settings: in range → the pipeline restarts with them; out of range → refused, named
+        var before = manager.get("door");
+        bridge.desireConfig(
+            device,
+            Map.of(
+                "pipelines", Map.of("door", Map.of("enabled", true, "fps", 2, "min-hits", 500))));
+        await()
+            .atMost(Duration.ofSeconds(20))
+            .until(() -> String.valueOf(bridge.lastConfig(device)).contains("fps=2"));
+        assertThat(String.valueOf(bridge.lastConfig(device)))
+            .contains("min-hits must be a number from 1 to 100");
+        assertThat(manager.config("door").fps()).isEqualTo(2.0);
+        assertThat(manager.config("door").minHits()).isEqualTo(3); // the local value stays
+        await().atMost(Duration.ofSeconds(20)).until(() -> manager.get("door") != before);
+        assertThat(manager.get("door")).isNotNull();
+        // a setting the twin no longer names goes back to the local configuration
         bridge.desireConfig(device, Map.of("pipelines", Map.of("door", Map.of("enabled", false))));
         await().atMost(Duration.ofSeconds(20)).until(() -> manager.get("door") == null);
+        assertThat(manager.config("door").fps()).isEqualTo(5.0);
       }
       // the desired state was kept on disk: off again, then a restart without the broker keeps it
       // off
