@@ -27,6 +27,9 @@ import java.util.List;
  * @param outboxQuotaBytes the outbox's disk quota (oldest dropped and counted beyond it)
  * @param fsyncEvery outbox durability: force every n-th record to disk (1: every record)
  * @param telemetryInterval how often metrics are batched into the outbox
+ * @param tegrastats NVIDIA Jetson's {@code tegrastats} (on the PATH, in /usr/bin, or a path): when
+ *     present its GPU load, per-core CPU, RAM, temperatures and power rails join the metrics;
+ *     {@code off} not to look for it
  */
 @ConfigurationProperties("mass.sync")
 public record SyncConfig(
@@ -47,7 +50,8 @@ public record SyncConfig(
     @Bindable(defaultValue = "data/outbox") String outboxDir,
     @Bindable(defaultValue = "67108864") long outboxQuotaBytes,
     @Bindable(defaultValue = "1") int fsyncEvery,
-    @Bindable(defaultValue = "10s") Duration telemetryInterval) {
+    @Bindable(defaultValue = "10s") Duration telemetryInterval,
+    @Bindable(defaultValue = "tegrastats") String tegrastats) {
 
   @Override
   public String toString() {

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.massedge.agent.models.ModelRegistry;
 import dev.massedge.agent.pipeline.EventBus;
 import dev.massedge.agent.pipeline.PipelineManager;
+import dev.massedge.drivers.system.TegraStats;
 import dev.massedge.sync.contract.SyncCodec;
 import dev.massedge.sync.contract.SyncMessage;
 import dev.massedge.sync.contract.Topics;
@@ -56,6 +57,7 @@ public class TelemetryService implements AutoCloseable {
   private final String device;
   private final ScheduledExecutorService timer;
   private final AtomicLong appendFailures = new AtomicLong();
+  private final TegraStats tegra;
 
   public TelemetryService(
       SyncConfig config,
@@ -101,6 +103,10 @@ public class TelemetryService implements AutoCloseable {
               return t;
             });
     long every = config.telemetryInterval().toMillis();
+    tegra = config.tegrastats().equals("off") ? null : TegraStats.start(config.tegrastats(), every);
+    if (tegra != null) {
+      log.info("tegrastats found: Jetson GPU, CPU, RAM, temperatures and power in the metrics");
+    }
     timer.scheduleAtFixedRate(this::collect, every, every, TimeUnit.MILLISECONDS);
   }
 
@@ -220,6 +226,9 @@ public class TelemetryService implements AutoCloseable {
                 now));
       }
       temperatures(out, now);
+      if (tegra != null) {
+        tegra.latest().forEach((k, v) -> out.add(new SyncMessage.Metric(k, Map.of(), v, now)));
+      }
       Outbox.Stats o = outbox.stats();
       out.add(new SyncMessage.Metric("outbox.pending", Map.of(), o.pending(), now));
       out.add(new SyncMessage.Metric("outbox.dropped", Map.of(), o.dropped(), now));
@@ -278,6 +287,9 @@ public class TelemetryService implements AutoCloseable {
   @Override
   public void close() {
     timer.shutdownNow();
+    if (tegra != null) {
+      tegra.close();
+    }
     sender.close();
     try {
       outbox.close();

@@ -205,6 +205,40 @@ class SyncTest {
   }
 
   @Test
+  void jetsonMetricsFromTegrastatsJoinTheTelemetry() throws Exception {
+    // a stand-in for tegrastats (the real one exists only on a Jetson) printing an Orin line
+    Path fake = tmp.resolve("bin/tegrastats");
+    java.nio.file.Files.createDirectories(fake.getParent());
+    java.nio.file.Files.writeString(
+        fake,
+        "#!/bin/sh\nwhile true; do echo 'RAM 3014/30536MB (lfb 6344x4MB) SWAP 0/15268MB (cached"
+            + " 0MB) CPU [7%@729,9%@729] EMC_FREQ 0%@2133 GR3D_FREQ 41%@[305,305] CPU@45.968C"
+            + " GPU@-256C tj@46.281C VDD_GPU_SOC 2390mW/2390mW'; sleep 0.2; done\n");
+    fake.toFile().setExecutable(true);
+    try (Broker broker = Broker.embedded();
+        Bridge bridge = new Bridge(broker.url(), tmp)) {
+      Map<String, Object> props = agentProps(broker.url(), tmp, "jetson-1", bridge, 1000);
+      props.put("mass.sync.tegrastats", fake.toString());
+      props.put("mass.sync.telemetry-interval", "1s");
+      try (EmbeddedServer agent = ApplicationContext.run(EmbeddedServer.class, props)) {
+        await()
+            .atMost(Duration.ofSeconds(30))
+            .until(
+                () ->
+                    bridge.records.stream()
+                        .anyMatch(
+                            r ->
+                                r.startsWith("jetson-1 ")
+                                    && r.contains("\"jetson.gpu.load_pct\"")
+                                    && r.contains("\"jetson.power.vdd_gpu_soc_mw\"")));
+        String batch =
+            bridge.records.stream().filter(r -> r.contains("jetson.gpu")).findFirst().orElseThrow();
+        assertThat(batch).contains("jetson.temp.tj_c").doesNotContain("jetson.temp.gpu_c");
+      }
+    }
+  }
+
+  @Test
   void theTwinSwitchesPipelinesOffAndOnAndSaysWhatItRefused() throws Exception {
     try (Broker broker = Broker.embedded();
         Bridge bridge = new Bridge(broker.url(), tmp)) {
