@@ -15,7 +15,7 @@ public final class Topics {
 
   private static final Pattern DEVICE_TOPIC =
       Pattern.compile(
-          "mass/v1/([^/+#]+)/(status|twin/desired|twin/reported|telemetry|telemetry/ack|events|commands/[a-z_]+|commands/[a-z_]+/response|chunks/response)");
+          "mass/v1/([^/+#]+)/(status|twin/desired|twin/reported|telemetry|telemetry/ack|events|commands/[a-z_]+|commands/[a-z_]+/response|chunks/response|infer/[A-Za-z0-9][A-Za-z0-9._-]{0,127})");
 
   private Topics() {}
 
@@ -29,7 +29,9 @@ public final class Topics {
     EVENTS,
     COMMAND,
     COMMAND_RESPONSE,
-    CHUNK_RESPONSE
+    CHUNK_RESPONSE,
+    /** An inference request for the model named in the topic ({@link DeviceTopic#command}). */
+    INFER_REQUEST
   }
 
   /** A parsed device topic. */
@@ -68,6 +70,26 @@ public final class Topics {
     return device(device) + "/chunks/response";
   }
 
+  /** Model names in inference topics. */
+  public static final Pattern MODEL_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,127}");
+
+  /**
+   * Where a device takes Open Inference Protocol requests for {@code model} (MQTT 5
+   * request/response: the caller names its response topic and correlation data).
+   */
+  public static String inferRequest(String device, String model) {
+    if (model == null || !MODEL_NAME.matcher(model).matches()) {
+      throw new MessageRejectedException(
+          "invalid_model_name", "model name '" + model + "' must match " + MODEL_NAME.pattern());
+    }
+    return device(device) + "/infer/" + model;
+  }
+
+  /** A device's subscription to its inference requests. */
+  public static String inferRequests(String device) {
+    return device(device) + "/infer/+";
+  }
+
   /** Where devices ask for chunks; bridges share it ({@link #CHUNK_REQUESTS_SHARED}). */
   public static final String CHUNK_REQUESTS = PREFIX + "/chunks/request";
 
@@ -91,6 +113,9 @@ public final class Topics {
     String id = m.group(1);
     device(id);
     String rest = m.group(2);
+    if (rest.startsWith("infer/")) {
+      return new DeviceTopic(id, Kind.INFER_REQUEST, rest.substring("infer/".length()));
+    }
     if (rest.startsWith("commands/")) {
       String[] parts = rest.split("/");
       return new DeviceTopic(
