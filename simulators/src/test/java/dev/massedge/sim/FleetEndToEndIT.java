@@ -179,6 +179,57 @@ class FleetEndToEndIT {
                   api.ok("/api/v1/telemetry?name=model.calls&model=face-short&version=2").size()
                       >= 3);
 
+      // a device's model over MQTT, through the REST API and through the CLI
+      StringBuilder zeros = new StringBuilder();
+      for (int i = 0; i < 128 * 128 * 3; i++) {
+        zeros.append(i == 0 ? "0" : ",0");
+      }
+      byte[] request =
+          ("{\"inputs\":[{\"name\":\"input:0\",\"datatype\":\"FP32\",\"shape\":[1,128,128,3],"
+                  + "\"data\":["
+                  + zeros
+                  + "]}]}")
+              .getBytes(java.nio.charset.StandardCharsets.UTF_8);
+      Api.Reply inferred =
+          api.send("POST", "/api/v1/devices/cam-1/infer/face-short", "application/json", request);
+      assertThat(inferred.status()).as(inferred.body().toString()).isEqualTo(200);
+      assertThat(inferred.body().path("outputs")).hasSize(4);
+      assertThat(inferred.body().path("model_version").asText()).isEqualTo("2");
+      assertThat(
+              api.send(
+                      "POST",
+                      "/api/v1/devices/cam-1/infer/no-such-model",
+                      "application/json",
+                      request)
+                  .status())
+          .isEqualTo(404);
+      assertThat(
+              api.send(
+                      "POST", "/api/v1/devices/ghost/infer/face-short", "application/json", request)
+                  .status())
+          .isEqualTo(404);
+      Path requestFile = tmp.resolve("request.json");
+      java.nio.file.Files.write(requestFile, request);
+      ProcessBuilder cli =
+          new ProcessBuilder(
+                  Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                  "-cp",
+                  ROOT.resolve("cloud-bridge/target/cloud-bridge.jar").toString(),
+                  "dev.massedge.bridge.Application",
+                  "infer",
+                  "--device",
+                  "cam-2",
+                  "--model",
+                  "face-short",
+                  requestFile.toString())
+              .redirectErrorStream(true);
+      cli.environment().put("MASS_BRIDGE_URL", bridge.url());
+      cli.environment().put("MASS_TOKEN", TOKEN);
+      Process p = cli.start();
+      String printed = new String(p.getInputStream().readAllBytes());
+      assertThat(p.waitFor()).as(printed).isZero();
+      assertThat(printed).contains("\"outputs\"").contains("\"model_name\" : \"face-short\"");
+
       try (Browser browser = new Browser()) {
         browser.open(bridge.url() + "/#token=" + TOKEN);
         await()

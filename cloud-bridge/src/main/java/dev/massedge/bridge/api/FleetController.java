@@ -3,6 +3,7 @@ package dev.massedge.bridge.api;
 import dev.massedge.bridge.catalog.ChunkService;
 import dev.massedge.bridge.catalog.FleetKey;
 import dev.massedge.bridge.catalog.ModelCatalog;
+import dev.massedge.bridge.fleet.DeviceInference;
 import dev.massedge.bridge.fleet.DeviceRegistry;
 import dev.massedge.bridge.fleet.Twins;
 import dev.massedge.bridge.mqtt.BridgeLink;
@@ -42,6 +43,8 @@ public final class FleetController {
   private final BridgeLink link;
   private final ChunkService chunks;
 
+  private final DeviceInference inference;
+
   public FleetController(
       DeviceRegistry registry,
       Twins twins,
@@ -50,7 +53,9 @@ public final class FleetController {
       TelemetryIngest telemetry,
       FleetKey key,
       BridgeLink link,
-      ChunkService chunks) {
+      ChunkService chunks,
+      DeviceInference inference) {
+    this.inference = inference;
     this.registry = registry;
     this.twins = twins;
     this.catalog = catalog;
@@ -119,6 +124,31 @@ public final class FleetController {
   public Map<String, Object> config(String id, @Body Map<String, Object> changes) {
     twins.setConfig(id, changes);
     return registry.get(id);
+  }
+
+  /**
+   * Runs a device's model over MQTT: the body is an Open Inference Protocol JSON request, the
+   * answer the device's response (200), or its error with a fitting status (404 unknown model, 400
+   * invalid request, 413 too large, 503 offline or busy, 504 no answer within {@code timeout}
+   * seconds, 10 by default).
+   */
+  @Post(
+      value = "/devices/{id}/infer/{model}",
+      consumes = MediaType.ALL,
+      produces = MediaType.APPLICATION_JSON)
+  public HttpResponse<byte[]> infer(
+      String id, String model, @Body @Nullable byte[] body, @Nullable @QueryValue Integer timeout)
+      throws InterruptedException {
+    DeviceInference.Answer a =
+        inference.call(
+            id,
+            model,
+            body,
+            java.time.Duration.ofSeconds(
+                timeout == null ? 10 : Math.max(1, Math.min(timeout, 120))));
+    return HttpResponse.<byte[]>status(io.micronaut.http.HttpStatus.valueOf(a.httpStatus()))
+        .body(a.body())
+        .contentType(MediaType.APPLICATION_JSON_TYPE);
   }
 
   @Get("/devices/{id}/events")

@@ -31,6 +31,7 @@ import java.util.zip.ZipOutputStream;
  * mass models ls                       mass models push DIR|ZIP [--notes TEXT]
  * mass rollout start --model M --version V [--tags a,b] [--phases 1,10,50,100] [--soak S] [--watch]
  * mass rollout ls | status ID [--watch] | pause ID | resume ID | abort ID
+ * mass infer --device D --model M FILE [--timeout S]   (a device's model, over MQTT)
  * </pre>
  *
  * The bridge is {@code MASS_BRIDGE_URL} (default http://127.0.0.1:8090); the token is {@code
@@ -91,6 +92,7 @@ public final class Cli {
              mass models ls | models push DIR|ZIP [--notes TEXT]
              mass rollout start --model M --version V [--tags a,b] [--phases 1,10,50,100] [--soak SECONDS] [--watch]
              mass rollout ls | rollout status ID [--watch] | rollout pause|resume|abort ID
+             mass infer --device D --model M FILE [--timeout SECONDS]
       (MASS_BRIDGE_URL, MASS_TOKEN or $MASS_BRIDGE_DATA/admin-token)""";
 
   private static String env(Map<String, String> env, String k, String d) {
@@ -111,6 +113,26 @@ public final class Cli {
   }
 
   int dispatch(String[] a) throws IOException, InterruptedException {
+    if (a.length >= 1 && a[0].equals("infer")) {
+      Map<String, String> opt = options(a, 1);
+      List<String> files = positional(a, 1);
+      if (files.size() != 1) {
+        throw new UsageException(
+            "infer --device D --model M FILE (an Open Inference Protocol request)");
+      }
+      JsonNode r =
+          call(
+              "POST",
+              "api/v1/devices/"
+                  + required(opt, "device")
+                  + "/infer/"
+                  + required(opt, "model")
+                  + (opt.containsKey("timeout") ? "?timeout=" + opt.get("timeout") : ""),
+              "application/json",
+              Files.readAllBytes(Path.of(files.get(0))));
+      out.println(JSON.writerWithDefaultPrettyPrinter().writeValueAsString(r));
+      return 0;
+    }
     if (a.length < 2) {
       throw new UsageException("what should be done?");
     }
