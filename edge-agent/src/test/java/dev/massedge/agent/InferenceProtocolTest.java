@@ -40,6 +40,106 @@ class InferenceProtocolTest {
     return m;
   }
 
+  /** POSTs a body with the binary extension's header; returns status, header, bytes. */
+  java.net.http.HttpResponse<byte[]> postBinary(byte[] body, Integer headerLength)
+      throws Exception {
+    var b =
+        java.net.http.HttpRequest.newBuilder(server.getURI().resolve("/v2/models/face-short/infer"))
+            .POST(java.net.http.HttpRequest.BodyPublishers.ofByteArray(body))
+            .header("Content-Type", "application/octet-stream");
+    if (headerLength != null) {
+      b.header("Inference-Header-Content-Length", headerLength.toString());
+    }
+    return java.net.http.HttpClient.newHttpClient()
+        .send(b.build(), java.net.http.HttpResponse.BodyHandlers.ofByteArray());
+  }
+
+  /** A request whose single FP32 input follows the JSON as raw little-endian bytes. */
+  static byte[][] binaryRequest(float[] pixels, long declaredSize) {
+    String json =
+        "{\"id\":\"bin-1\",\"parameters\":{\"binary_data_output\":true},\"inputs\":[{\"name\":"
+            + "\"input:0\",\"datatype\":\"FP32\",\"shape\":[1,128,128,3],\"parameters\":"
+            + "{\"binary_data_size\":"
+            + declaredSize
+            + "}}]}";
+    java.nio.ByteBuffer raw =
+        java.nio.ByteBuffer.allocate(pixels.length * 4).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+    for (float f : pixels) {
+      raw.putFloat(f);
+    }
+    return new byte[][] {json.getBytes(java.nio.charset.StandardCharsets.UTF_8), raw.array()};
+  }
+
+  static byte[] concat(byte[] a, byte[] b) {
+    byte[] c = java.util.Arrays.copyOf(a, a.length + b.length);
+    System.arraycopy(b, 0, c, a.length, b.length);
+    return c;
+  }
+
+  @Test
+  void theBinaryTensorExtensionCarriesTheSameTensorsAsJson() throws Exception {
+    float[] pixels = new float[128 * 128 * 3];
+    Random rnd = new Random(11);
+    for (int i = 0; i < pixels.length; i++) {
+      pixels[i] = rnd.nextFloat() * 2 - 1;
+    }
+    long[] shape = {1, 128, 128, 3};
+    var asJson =
+        client.postJson(
+            "/v2/models/face-short/infer",
+            Map.of("inputs", List.of(input("input:0", "FP32", shape, pixels))));
+    assertThat(asJson.status()).isEqualTo(200);
+
+    byte[][] req = binaryRequest(pixels, pixels.length * 4L);
+    var r = postBinary(concat(req[0], req[1]), req[0].length);
+    assertThat(r.statusCode()).as(new String(r.body())).isEqualTo(200);
+    int jsonLength =
+        Integer.parseInt(r.headers().firstValue("Inference-Header-Content-Length").orElseThrow());
+    JsonNode head =
+        new com.fasterxml.jackson.databind.ObjectMapper()
+            .readTree(java.util.Arrays.copyOf(r.body(), jsonLength));
+    assertThat(head.path("id").asText()).isEqualTo("bin-1");
+    java.nio.ByteBuffer data =
+        java.nio.ByteBuffer.wrap(r.body(), jsonLength, r.body().length - jsonLength)
+            .order(java.nio.ByteOrder.LITTLE_ENDIAN);
+    int outputs = 0;
+    for (JsonNode o : head.path("outputs")) {
+      JsonNode same = null;
+      for (JsonNode j : asJson.json().path("outputs")) {
+        if (j.path("name").equals(o.path("name"))) {
+          same = j;
+        }
+      }
+      assertThat(o.has("data")).isFalse();
+      int n = o.path("parameters").path("binary_data_size").asInt() / 4;
+      assertThat(n).isEqualTo(same.path("data").size());
+      for (int i = 0; i < n; i++) {
+        assertThat(data.getFloat()).isEqualTo(same.path("data").get(i).floatValue());
+      }
+      outputs++;
+    }
+    assertThat(outputs).isEqualTo(4);
+    assertThat(data.hasRemaining()).isFalse();
+
+    // what is wrong is said: a size that does not fit the shape, data left over or missing, a
+    // header longer than the body
+    var wrongSize = postBinary(concat(binaryRequest(pixels, 12)[0], req[1]), null);
+    assertThat(wrongSize.statusCode()).isEqualTo(400);
+    byte[][] sized = binaryRequest(pixels, 12);
+    wrongSize = postBinary(concat(sized[0], req[1]), sized[0].length);
+    assertThat(new String(wrongSize.body())).contains("size_mismatch").contains("196608 bytes");
+    var leftOver = postBinary(concat(concat(req[0], req[1]), new byte[8]), req[0].length);
+    assertThat(leftOver.statusCode()).isEqualTo(400);
+    assertThat(new String(leftOver.body())).contains("not claimed");
+    var cut =
+        postBinary(
+            java.util.Arrays.copyOf(concat(req[0], req[1]), req[0].length + 1000), req[0].length);
+    assertThat(cut.statusCode()).isEqualTo(400);
+    assertThat(new String(cut.body())).contains("missing");
+    var tooLong = postBinary(req[0], req[0].length + 5);
+    assertThat(tooLong.statusCode()).isEqualTo(400);
+  }
+
   @Test
   void inferOnRawBlazeFaceReturnsTheSameTensorsAsTheEngine() {
     float[] pixels = new float[128 * 128 * 3];

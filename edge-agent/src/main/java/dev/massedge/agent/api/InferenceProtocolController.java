@@ -12,6 +12,7 @@ import io.micronaut.http.MediaType;
 import io.micronaut.http.annotation.Body;
 import io.micronaut.http.annotation.Controller;
 import io.micronaut.http.annotation.Get;
+import io.micronaut.http.annotation.Header;
 import io.micronaut.http.annotation.Post;
 import io.micronaut.scheduling.TaskExecutors;
 import io.micronaut.scheduling.annotation.ExecuteOn;
@@ -109,8 +110,11 @@ public class InferenceProtocolController {
       uri = "/models/{name}/infer",
       consumes = MediaType.ALL,
       produces = MediaType.APPLICATION_JSON)
-  public HttpResponse<byte[]> infer(String name, @Body @Nullable byte[] body) {
-    return infer(models.require(name, null), body);
+  public HttpResponse<byte[]> infer(
+      String name,
+      @Body @Nullable byte[] body,
+      @Header(HEADER_LENGTH) @Nullable Integer headerLength) {
+    return infer(models.require(name, null), body, headerLength);
   }
 
   @Post(
@@ -118,21 +122,39 @@ public class InferenceProtocolController {
       consumes = MediaType.ALL,
       produces = MediaType.APPLICATION_JSON)
   public HttpResponse<byte[]> inferVersion(
-      String name, String version, @Body @Nullable byte[] body) {
-    return infer(models.require(name, version), body);
+      String name,
+      String version,
+      @Body @Nullable byte[] body,
+      @Header(HEADER_LENGTH) @Nullable Integer headerLength) {
+    return infer(models.require(name, version), body, headerLength);
   }
 
-  private HttpResponse<byte[]> infer(LoadedModel m, byte[] body) {
-    byte[] out =
-        models.timed(
-            m,
-            "infer",
-            () -> {
-              OipCodec.Request req = codec.parse(body);
-              Map<String, Tensor> result = m.session().run(req.inputs());
-              return codec.response(m.name(), m.version(), req.id(), result, req.outputs());
-            });
-    return HttpResponse.ok(out).contentType(MediaType.APPLICATION_JSON_TYPE);
+  /** The binary tensor extension's header: the length of the JSON before the binary data. */
+  static final String HEADER_LENGTH = "Inference-Header-Content-Length";
+
+  private HttpResponse<byte[]> infer(LoadedModel m, byte[] body, Integer headerLength) {
+    OipCodec.Body out = run(models, codec, m, body, headerLength == null ? -1 : headerLength);
+    if (out.binary()) {
+      return HttpResponse.ok(out.bytes())
+          .contentType(MediaType.APPLICATION_OCTET_STREAM_TYPE)
+          .header(HEADER_LENGTH, Integer.toString(out.jsonLength()));
+    }
+    return HttpResponse.ok(out.bytes()).contentType(MediaType.APPLICATION_JSON_TYPE);
+  }
+
+  /**
+   * One inference as every transport runs it: parse, run (timed into the model's stats), encode.
+   */
+  static OipCodec.Body run(
+      ModelRegistry models, OipCodec codec, LoadedModel m, byte[] body, int headerLength) {
+    return models.timed(
+        m,
+        "infer",
+        () -> {
+          OipCodec.Request req = codec.parse(body, headerLength);
+          Map<String, Tensor> result = m.session().run(req.inputs());
+          return codec.response(m.name(), m.version(), req, result);
+        });
   }
 
   private static HttpResponse<Map<String, Object>> readiness(LoadedModel m) {

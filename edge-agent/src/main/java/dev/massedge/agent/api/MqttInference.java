@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.massedge.agent.models.ModelRegistry;
 import dev.massedge.agent.sync.SyncService;
 import dev.massedge.inference.InferenceException;
-import dev.massedge.inference.Tensor;
 import dev.massedge.inference.model.LoadedModel;
 import dev.massedge.sync.contract.Topics;
 import dev.massedge.sync.link.MqttLink;
@@ -45,6 +44,13 @@ public class MqttInference implements AutoCloseable {
   private final MqttLink link;
   private final long maxBytes;
   private final ExecutorService pool;
+
+  /**
+   * The binary tensor extension over MQTT: this user property carries what HTTP's {@code
+   * Inference-Header-Content-Length} does (the JSON's length; binary tensor data follows it).
+   */
+  static final String HEADER_LENGTH = "inference-header-content-length";
+
   private final AtomicLong served = new AtomicLong();
   private final AtomicLong refused = new AtomicLong();
   private final AtomicLong unanswerable = new AtomicLong();
@@ -108,16 +114,21 @@ public class MqttInference implements AutoCloseable {
         throw new InferenceException("model_not_found", e.getMessage());
       }
       LoadedModel lm = models.require(model, null);
-      byte[] out =
-          models.timed(
-              lm,
-              "infer",
-              () -> {
-                OipCodec.Request req = codec.parse(body);
-                Map<String, Tensor> result = lm.session().run(req.inputs());
-                return codec.response(lm.name(), lm.version(), req.id(), result, req.outputs());
-              });
-      link.respond(m, out, Map.of("status", "ok"));
+      String header = MqttLink.userProperty(m, HEADER_LENGTH);
+      int headerLength;
+      try {
+        headerLength = header == null ? -1 : Integer.parseInt(header);
+      } catch (NumberFormatException e) {
+        throw new dev.massedge.inference.InvalidInputException(
+            "invalid_request", HEADER_LENGTH + " must be a number, not '" + header + "'");
+      }
+      OipCodec.Body out = InferenceProtocolController.run(models, codec, lm, body, headerLength);
+      link.respond(
+          m,
+          out.bytes(),
+          out.binary()
+              ? Map.of("status", "ok", HEADER_LENGTH, Integer.toString(out.jsonLength()))
+              : Map.of("status", "ok"));
       served.incrementAndGet();
     } catch (InferenceException e) {
       fail(m, e);

@@ -30,16 +30,60 @@ final class OipCodec {
     this.mapper = mapper;
   }
 
-  record Request(String id, Map<String, Tensor> inputs, List<String> outputs) {}
+  /**
+   * A parsed request: its id, input tensors, the outputs asked for (empty: all) and which of them
+   * are wanted as binary data ({@code binaryAll}: every one).
+   */
+  record Request(
+      String id,
+      Map<String, Tensor> inputs,
+      List<String> outputs,
+      boolean binaryAll,
+      Set<String> binaryOutputs) {
+    Request(String id, Map<String, Tensor> inputs, List<String> outputs) {
+      this(id, inputs, outputs, false, Set.of());
+    }
+
+    boolean binary(String output) {
+      return binaryAll || binaryOutputs.contains(output);
+    }
+  }
+
+  /** A response body: JSON, followed by binary tensor data when {@code jsonLength < length}. */
+  record Body(byte[] bytes, int jsonLength) {
+    boolean binary() {
+      return jsonLength < bytes.length;
+    }
+  }
 
   Request parse(byte[] body) {
+    return parse(body, -1);
+  }
+
+  /**
+   * Parses a request; {@code headerLength} ≥ 0 is the binary tensor extension's {@code
+   * Inference-Header-Content-Length}: the first {@code headerLength} bytes are the JSON, the rest
+   * the inputs' data in order, each input naming its {@code parameters.binary_data_size}
+   * (little-endian, row-major).
+   */
+  Request parse(byte[] body, int headerLength) {
     if (body == null || body.length == 0) {
       throw new InvalidInputException(
           "empty_body", "the request body is empty; expected an inference request in JSON");
     }
+    if (headerLength > body.length) {
+      throw invalid(
+          "Inference-Header-Content-Length is "
+              + headerLength
+              + " but the body has only "
+              + body.length
+              + " bytes");
+    }
+    int jsonLength = headerLength < 0 ? body.length : headerLength;
+    int[] cursor = {jsonLength};
     JsonNode root;
     try {
-      root = mapper.readTree(body);
+      root = mapper.readTree(body, 0, jsonLength);
     } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
       throw new InvalidInputException(
           "invalid_json", "the request body is not valid JSON: " + e.getOriginalMessage());
@@ -59,22 +103,83 @@ final class OipCodec {
       if (tensors.containsKey(name)) {
         throw invalid("input '" + name + "' appears twice");
       }
-      tensors.put(name, tensor(name, in));
+      JsonNode size = in.path("parameters").get("binary_data_size");
+      tensors.put(
+          name, size == null ? tensor(name, in) : binaryTensor(name, in, size, body, cursor));
+    }
+    if (cursor[0] != body.length) {
+      throw invalid(
+          (body.length - cursor[0])
+              + " bytes of binary data are not claimed by any input's binary_data_size");
     }
     List<String> outputs = new ArrayList<>();
+    Set<String> binaryOutputs = new java.util.HashSet<>();
     JsonNode outs = root.get("outputs");
     if (outs != null) {
       if (!outs.isArray()) {
         throw invalid("'outputs' must be an array of {\"name\": ...}");
       }
-      outs.forEach(o -> outputs.add(text(o, "name")));
+      outs.forEach(
+          o -> {
+            outputs.add(text(o, "name"));
+            if (o.path("parameters").path("binary_data").asBoolean(false)) {
+              binaryOutputs.add(text(o, "name"));
+            }
+          });
     }
     JsonNode id = root.get("id");
-    return new Request(id == null ? null : id.asText(), tensors, outputs);
+    boolean binaryAll = root.path("parameters").path("binary_data_output").asBoolean(false);
+    return new Request(id == null ? null : id.asText(), tensors, outputs, binaryAll, binaryOutputs);
   }
 
-  private Tensor tensor(String name, JsonNode in) {
+  /** An input whose data follows the JSON as {@code binary_data_size} raw little-endian bytes. */
+  private Tensor binaryTensor(String name, JsonNode in, JsonNode size, byte[] body, int[] cursor) {
     DataType type = DataType.parse(text(in, "datatype"));
+    long[] shape = shape(name, in);
+    if (type == DataType.BYTES) {
+      throw invalid("input '" + name + "': BYTES tensors are taken as JSON only");
+    }
+    if (in.has("data")) {
+      throw invalid("input '" + name + "' has both 'data' and parameters.binary_data_size");
+    }
+    long want = Tensor.elementCount(shape) * type.byteSize();
+    if (!size.canConvertToLong() || size.asLong() != want) {
+      throw new InvalidInputException(
+          "size_mismatch",
+          "input '"
+              + name
+              + "': shape "
+              + Arrays.toString(shape)
+              + " of "
+              + type
+              + " needs "
+              + want
+              + " bytes, binary_data_size says "
+              + size);
+    }
+    if (cursor[0] + want > body.length) {
+      throw new InvalidInputException(
+          "size_mismatch",
+          "input '"
+              + name
+              + "': "
+              + want
+              + " bytes of binary data are missing (the body ends "
+              + (cursor[0] + want - body.length)
+              + " bytes early)");
+    }
+    ByteBuffer b = ByteBuffer.allocateDirect((int) want).order(ByteOrder.nativeOrder());
+    ByteBuffer src = ByteBuffer.wrap(body, cursor[0], (int) want).order(ByteOrder.LITTLE_ENDIAN);
+    cursor[0] += (int) want;
+    if (ByteOrder.nativeOrder() == ByteOrder.LITTLE_ENDIAN || type.byteSize() == 1) {
+      b.put(src);
+    } else {
+      throw invalid("binary tensors need a little-endian machine");
+    }
+    return Tensor.of(type, shape, b.flip());
+  }
+
+  private static long[] shape(String name, JsonNode in) {
     JsonNode shapeNode = in.get("shape");
     if (shapeNode == null || !shapeNode.isArray()) {
       throw invalid("input '" + name + "': 'shape' must be an array of dimension sizes");
@@ -87,6 +192,12 @@ final class OipCodec {
       }
       shape[i] = d.asLong();
     }
+    return shape;
+  }
+
+  private Tensor tensor(String name, JsonNode in) {
+    DataType type = DataType.parse(text(in, "datatype"));
+    long[] shape = shape(name, in);
     JsonNode data = in.get("data");
     if (data == null) {
       throw invalid("input '" + name + "': 'data' is missing");
@@ -195,6 +306,16 @@ final class OipCodec {
   /** Writes the response body; {@code wanted} empty means every output. */
   byte[] response(
       String model, String version, String id, Map<String, Tensor> outputs, List<String> wanted) {
+    return response(model, version, new Request(id, Map.of(), wanted), outputs).bytes();
+  }
+
+  /**
+   * Writes the response to {@code req}: the outputs it asked for as binary data follow the JSON
+   * (each with {@code parameters.binary_data_size}), the others are JSON arrays.
+   */
+  Body response(String model, String version, Request req, Map<String, Tensor> outputs) {
+    String id = req.id();
+    List<String> wanted = req.outputs();
     Set<String> names = outputs.keySet();
     for (String w : wanted) {
       if (!names.contains(w)) {
@@ -203,6 +324,7 @@ final class OipCodec {
       }
     }
     ByteArrayOutputStream out = new ByteArrayOutputStream(16 * 1024);
+    List<byte[]> binary = new ArrayList<>();
     try (JsonGenerator g = mapper.getFactory().createGenerator(out)) {
       g.writeStartObject();
       g.writeStringField("model_name", model);
@@ -224,9 +346,19 @@ final class OipCodec {
           g.writeNumber(d);
         }
         g.writeEndArray();
-        g.writeArrayFieldStart("data");
-        writeData(g, t);
-        g.writeEndArray();
+        if (req.binary(e.getKey()) && t.type() != DataType.BYTES) {
+          ByteBuffer d = t.data().duplicate().order(ByteOrder.nativeOrder());
+          byte[] raw = new byte[d.remaining()];
+          d.get(raw);
+          binary.add(raw);
+          g.writeObjectFieldStart("parameters");
+          g.writeNumberField("binary_data_size", raw.length);
+          g.writeEndObject();
+        } else {
+          g.writeArrayFieldStart("data");
+          writeData(g, t);
+          g.writeEndArray();
+        }
         g.writeEndObject();
       }
       g.writeEndArray();
@@ -234,7 +366,11 @@ final class OipCodec {
     } catch (IOException e) {
       throw new IllegalStateException(e);
     }
-    return out.toByteArray();
+    int jsonLength = out.size();
+    for (byte[] raw : binary) {
+      out.writeBytes(raw);
+    }
+    return new Body(out.toByteArray(), jsonLength);
   }
 
   private static void writeData(JsonGenerator g, Tensor t) throws IOException {

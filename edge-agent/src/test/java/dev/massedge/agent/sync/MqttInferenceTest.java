@@ -71,6 +71,46 @@ class MqttInferenceTest {
         assertThat(mqtt.path("id").asText()).isEqualTo("r1");
         assertThat(mqtt.path("model_name").asText()).isEqualTo("face-short");
 
+        // the binary tensor extension: the same input as raw little-endian floats after the
+        // JSON, the outputs back as raw bytes, the JSON's length in a user property
+        String head =
+            "{\"parameters\":{\"binary_data_output\":true},\"inputs\":[{\"name\":\"input:0\","
+                + "\"datatype\":\"FP32\",\"shape\":[1,128,128,3],\"parameters\":"
+                + "{\"binary_data_size\":196608}}]}";
+        java.nio.ByteBuffer raw =
+            java.nio.ByteBuffer.allocate(head.length() + 196608)
+                .order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        raw.put(head.getBytes(StandardCharsets.UTF_8));
+        for (JsonNode v : JSON.readTree(body).path("inputs").get(0).path("data")) {
+          raw.putFloat(v.floatValue());
+        }
+        MqttMessage bin =
+            caller
+                .request(
+                    Topics.inferRequest("cam-oip", "face-short"),
+                    raw.array(),
+                    replies,
+                    Duration.ofSeconds(15),
+                    Map.of("inference-header-content-length", Integer.toString(head.length())))
+                .get(20, TimeUnit.SECONDS);
+        assertThat(MqttLink.userProperty(bin, "status")).isEqualTo("ok");
+        int jsonLength =
+            Integer.parseInt(MqttLink.userProperty(bin, "inference-header-content-length"));
+        JsonNode binHead = JSON.readTree(java.util.Arrays.copyOf(bin.getPayload(), jsonLength));
+        java.nio.ByteBuffer out =
+            java.nio.ByteBuffer.wrap(
+                    bin.getPayload(), jsonLength, bin.getPayload().length - jsonLength)
+                .order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        for (int k = 0; k < 4; k++) {
+          JsonNode o = binHead.path("outputs").get(k);
+          JsonNode want = http.path("outputs").get(k);
+          assertThat(o.path("name")).isEqualTo(want.path("name"));
+          for (JsonNode v : want.path("data")) {
+            assertThat(out.getFloat()).isEqualTo(v.floatValue());
+          }
+        }
+        assertThat(out.hasRemaining()).isFalse();
+
         MqttMessage unknown = call(caller, replies, "no-such-model", body.getBytes());
         assertThat(MqttLink.userProperty(unknown, "status")).isEqualTo("model_not_found");
         assertThat(new String(unknown.getPayload(), StandardCharsets.UTF_8))

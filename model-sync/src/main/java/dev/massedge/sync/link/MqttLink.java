@@ -397,6 +397,16 @@ public final class MqttLink implements AutoCloseable {
    */
   public CompletableFuture<MqttMessage> request(
       String topic, byte[] payload, String responseTopic, Duration timeout) {
+    return request(topic, payload, responseTopic, timeout, Map.of());
+  }
+
+  /** {@link #request} with MQTT 5 user properties on the request. */
+  public CompletableFuture<MqttMessage> request(
+      String topic,
+      byte[] payload,
+      String responseTopic,
+      Duration timeout,
+      Map<String, String> userProperties) {
     byte[] correlation = new byte[12];
     RANDOM.nextBytes(correlation);
     ByteBuffer key = ByteBuffer.wrap(correlation);
@@ -405,6 +415,15 @@ public final class MqttLink implements AutoCloseable {
     MqttProperties p = new MqttProperties();
     p.setResponseTopic(responseTopic);
     p.setCorrelationData(correlation);
+    if (!userProperties.isEmpty()) {
+      p.setUserProperties(
+          userProperties.entrySet().stream()
+              .map(
+                  e ->
+                      new org.eclipse.paho.mqttv5.common.packet.UserProperty(
+                          e.getKey(), e.getValue()))
+              .toList());
+    }
     publish(topic, payload, 1, false, p)
         .whenComplete(
             (ok, e) -> {
