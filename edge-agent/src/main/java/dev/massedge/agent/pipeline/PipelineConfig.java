@@ -43,4 +43,6 @@ public record PipelineConfig(
     @Nullable Integer buttonPin,
     @Nullable String snapshotDir,
     @Nullable String utteranceDir,
-    @Bindable(defaultValue = "0") int threads) {}
+    @Bindable(defaultValue = "0") int threads,
+    @Nullable String sessionFrom,
+    @Bindable(defaultValue = "3") double sessionGraceSeconds) {}

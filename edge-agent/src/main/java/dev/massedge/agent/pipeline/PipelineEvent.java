@@ -94,10 +94,30 @@ public sealed interface PipelineEvent {
   }
 
   /**
+   * A voice session opened or closed by a trigger from another pipeline ({@code by}: for example
+   * {@code face:door}, a face in the camera pipeline {@code door}'s view): while it is open, speech
+   * is captured as a request without the wake word.
+   */
+  @Introspected
+  record VoiceSession(String pipeline, boolean open, String by, long epochMillis)
+      implements PipelineEvent {
+    @Override
+    public String type() {
+      return open ? "voice_session_opened" : "voice_session_closed";
+    }
+
+    @Override
+    public double streamSeconds() {
+      return Double.NaN;
+    }
+  }
+
+  /**
    * A stretch of speech ended: its start and end in the stream, and what it answers ({@code
    * wake_word}: the request after a wake word; {@code wake_phrase}: the wake word itself; {@code
-   * button}; or {@code vad} when nothing asked for it). {@code audio} is the WAV file of the
-   * segment when the pipeline has an utterance directory, else null.
+   * button}; {@code session} when it began in a voice session another pipeline opened; or {@code
+   * vad} when nothing asked for it). {@code audio} is the WAV file of the segment when the pipeline
+   * has an utterance directory, else null.
    */
   @Introspected
   record Utterance(

@@ -51,6 +51,11 @@ public class PipelineManager implements AutoCloseable {
     this.gpio = gpio;
     this.sensors = sensors;
     models.onActivated(this::restartUsing);
+    // on the triggers' own thread: a pipeline's thread publishing an event never waits for the
+    // manager (which may be stopping that very pipeline)
+    bus.events()
+        .filter(e -> e instanceof PipelineEvent.FaceEntered || e instanceof PipelineEvent.FaceLeft)
+        .subscribe(e -> triggers.execute(() -> trigger(e)));
     for (PipelineConfig c : configs) {
       if (!c.enabled()) {
         continue;
@@ -164,6 +169,18 @@ public class PipelineManager implements AutoCloseable {
                 wakeWords(c),
                 bus,
                 c.buttonPin() == null ? null : gpio.button(c.name() + "-button", c.buttonPin()));
+        if (c.sessionFrom() != null) {
+          if (configs.stream()
+              .noneMatch(x -> x.name().equals(c.sessionFrom()) && x.kind().equals("camera"))) {
+            throw new IllegalArgumentException(
+                "mass.pipelines."
+                    + c.name()
+                    + ".session-from: there is no camera pipeline '"
+                    + c.sessionFrom()
+                    + "'");
+          }
+          voice.sessionsFrom(c.sessionFrom());
+        }
         return c.utteranceDir() == null ? voice : voice.utterances(Path.of(c.utteranceDir()));
       }
       default ->
@@ -237,6 +254,62 @@ public class PipelineManager implements AutoCloseable {
                   : ""));
     }
     return f;
+  }
+
+  /** Faces in view per camera pipeline (tracks entered and not yet left). */
+  private final Map<String, Integer> facesInView = new java.util.concurrent.ConcurrentHashMap<>();
+
+  private final java.util.concurrent.ScheduledExecutorService triggers =
+      java.util.concurrent.Executors.newSingleThreadScheduledExecutor(
+          r -> {
+            Thread t = new Thread(r, "pipeline-triggers");
+            t.setDaemon(true);
+            return t;
+          });
+
+  private final Map<String, java.util.concurrent.ScheduledFuture<?>> closing =
+      new java.util.concurrent.ConcurrentHashMap<>();
+
+  /**
+   * The edges between pipelines: a face entering camera pipeline X opens a voice session on every
+   * voice pipeline with {@code session-from: X}; when the last face has left, the session closes
+   * after {@code session-grace-seconds} (a face coming back in time keeps it open).
+   */
+  private void trigger(PipelineEvent e) {
+    if (e instanceof PipelineEvent.FaceEntered f) {
+      facesInView.merge(f.pipeline(), 1, Integer::sum);
+      for (PipelineConfig c : configs) {
+        if (f.pipeline().equals(c.sessionFrom()) && pipeline(c.name()) instanceof VoicePipeline v) {
+          var pending = closing.remove(c.name());
+          if (pending != null) {
+            pending.cancel(false);
+          }
+          v.openSession("face:" + f.pipeline());
+        }
+      }
+    } else if (e instanceof PipelineEvent.FaceLeft f) {
+      int left = facesInView.merge(f.pipeline(), -1, (a, b) -> Math.max(0, a + b));
+      if (left > 0) {
+        return;
+      }
+      for (PipelineConfig c : configs) {
+        if (f.pipeline().equals(c.sessionFrom()) && pipeline(c.name()) instanceof VoicePipeline v) {
+          closing.put(
+              c.name(),
+              triggers.schedule(
+                  () -> {
+                    closing.remove(c.name());
+                    v.closeSession();
+                  },
+                  (long) (c.sessionGraceSeconds() * 1000),
+                  java.util.concurrent.TimeUnit.MILLISECONDS));
+        }
+      }
+    }
+  }
+
+  private synchronized Pipeline pipeline(String name) {
+    return pipelines.get(name);
   }
 
   private static String require(PipelineConfig c, String value, String key) {
@@ -317,7 +390,9 @@ public class PipelineManager implements AutoCloseable {
         c.buttonPin(),
         c.snapshotDir(),
         c.utteranceDir(),
-        c.threads());
+        c.threads(),
+        c.sessionFrom(),
+        c.sessionGraceSeconds());
   }
 
   /** The configuration a pipeline runs with now (local configuration + the twin's settings). */
@@ -433,6 +508,7 @@ public class PipelineManager implements AutoCloseable {
   @PreDestroy
   @Override
   public synchronized void close() {
+    triggers.shutdownNow();
     pipelines.values().forEach(Pipeline::close);
     owned.forEach(ModelSession::close);
   }

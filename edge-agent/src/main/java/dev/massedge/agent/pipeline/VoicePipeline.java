@@ -34,6 +34,38 @@ public final class VoicePipeline implements Pipeline {
   private final AtomicLong wakes = new AtomicLong();
 
   private boolean speaking;
+  private volatile String session; // who opened the voice session now open, or null
+  private String sessionAtSpeechStart; // the session the current speech began in
+  private final AtomicLong sessions = new AtomicLong();
+  private volatile String sessionFrom; // the pipeline whose events open sessions, for status
+
+  /**
+   * Opens a voice session ({@code by}: what opened it, e.g. {@code face:door}): speech that begins
+   * while it is open is a request, no wake word needed. Opening an open session does nothing.
+   */
+  public synchronized void openSession(String by) {
+    if (session == null) {
+      session = by;
+      sessions.incrementAndGet();
+      bus.publish(new PipelineEvent.VoiceSession(name, true, by, System.currentTimeMillis()));
+    }
+  }
+
+  /** Closes the open voice session, if any. */
+  public synchronized void closeSession() {
+    if (session != null) {
+      String by = session;
+      session = null;
+      bus.publish(new PipelineEvent.VoiceSession(name, false, by, System.currentTimeMillis()));
+    }
+  }
+
+  /** Says which pipeline's events open this one's sessions (shown in {@link #status}). */
+  VoicePipeline sessionsFrom(String pipeline) {
+    this.sessionFrom = pipeline;
+    return this;
+  }
+
   private volatile double wakeAt = Double.NEGATIVE_INFINITY;
   private volatile String armedBy =
       null; // "wake_word" or "button": what the next utterance answers
@@ -111,6 +143,9 @@ public final class VoicePipeline implements Pipeline {
         }
         if (stream.inSpeech() != speaking) {
           speaking = stream.inSpeech();
+          if (speaking) {
+            sessionAtSpeechStart = session;
+          }
           bus.publish(
               new PipelineEvent.Speaking(
                   name,
@@ -133,7 +168,10 @@ public final class VoicePipeline implements Pipeline {
     utterances.incrementAndGet();
     String audio = utteranceDir == null ? null : writeAudio(s);
     String trigger;
-    if ("wake_word".equals(armedBy) && s.endMs() / 1000 <= wakeAt + WAKE_PHRASE_TAIL) {
+    if (sessionAtSpeechStart != null || session != null) {
+      trigger = "session"; // begun in a session another pipeline opened: a request as it is
+      sessionAtSpeechStart = null;
+    } else if ("wake_word".equals(armedBy) && s.endMs() / 1000 <= wakeAt + WAKE_PHRASE_TAIL) {
       trigger = "wake_phrase"; // the wake word itself: the request is the next utterance
     } else {
       trigger = armedBy == null ? "vad" : armedBy;
@@ -218,6 +256,11 @@ public final class VoicePipeline implements Pipeline {
     m.put("audio_frames", frames.get());
     m.put("utterances", utterances.get());
     m.put("wake_words", wakes.get());
+    if (sessionFrom != null) {
+      m.put("sessions_from", sessionFrom);
+      m.put("session_open", session != null);
+      m.put("sessions", sessions.get());
+    }
     return m;
   }
 
