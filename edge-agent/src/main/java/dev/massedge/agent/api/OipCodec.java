@@ -144,18 +144,8 @@ final class OipCodec {
     }
     long want = Tensor.elementCount(shape) * type.byteSize();
     if (!size.canConvertToLong() || size.asLong() != want) {
-      throw new InvalidInputException(
-          "size_mismatch",
-          "input '"
-              + name
-              + "': shape "
-              + Arrays.toString(shape)
-              + " of "
-              + type
-              + " needs "
-              + want
-              + " bytes, binary_data_size says "
-              + size);
+      throw sizeMismatch(
+          name, shape, type + " needs " + want + " bytes, binary_data_size says " + size);
     }
     if (cursor[0] + want > body.length) {
       throw new InvalidInputException(
@@ -206,16 +196,7 @@ final class OipCodec {
     flatten(data, flat);
     long n = Tensor.elementCount(shape);
     if (flat.size() != n) {
-      throw new InvalidInputException(
-          "size_mismatch",
-          "input '"
-              + name
-              + "': shape "
-              + Arrays.toString(shape)
-              + " needs "
-              + n
-              + " elements, 'data' has "
-              + flat.size());
+      throw sizeMismatch(name, shape, "needs " + n + " elements, 'data' has " + flat.size());
     }
     if (type == DataType.BYTES) {
       List<byte[]> strings = new ArrayList<>(flat.size());
@@ -284,6 +265,11 @@ final class OipCodec {
       throw invalid("each tensor needs a string '" + field + "'");
     }
     return v.asText();
+  }
+
+  private static InvalidInputException sizeMismatch(String name, long[] shape, String what) {
+    return new InvalidInputException(
+        "size_mismatch", "input '" + name + "': shape " + Arrays.toString(shape) + " " + what);
   }
 
   private static InvalidInputException invalid(String msg) {

@@ -70,6 +70,9 @@ public class PipelineManager implements AutoCloseable {
    */
   private void launch(PipelineConfig base, String how) {
     PipelineConfig c = effective(base);
+    if (c.kind().equals("camera")) {
+      cameraReset(c.name());
+    }
     try {
       Pipeline p = build(c, models, bus, gpio, sensors);
       pipelines.put(c.name(), p);
@@ -294,17 +297,40 @@ public class PipelineManager implements AutoCloseable {
       }
       for (PipelineConfig c : configs) {
         if (f.pipeline().equals(c.sessionFrom()) && pipeline(c.name()) instanceof VoicePipeline v) {
-          closing.put(
-              c.name(),
-              triggers.schedule(
-                  () -> {
-                    closing.remove(c.name());
-                    v.closeSession();
-                  },
-                  (long) (c.sessionGraceSeconds() * 1000),
-                  java.util.concurrent.TimeUnit.MILLISECONDS));
+          closeLater(c, v);
         }
       }
+    }
+  }
+
+  /**
+   * A camera pipeline (re)starts with a new tracker that will not report the faces it had as left:
+   * its count starts again from zero, and the voice sessions it opened close after their grace time
+   * unless a face enters again (which cancels the close).
+   */
+  private void cameraReset(String camera) {
+    facesInView.put(camera, 0);
+    for (PipelineConfig c : configs) {
+      if (camera.equals(c.sessionFrom()) && pipelines.get(c.name()) instanceof VoicePipeline v) {
+        closeLater(c, v);
+      }
+    }
+  }
+
+  /** Closes {@code v}'s session after its grace time (a face entering first cancels it). */
+  private void closeLater(PipelineConfig c, VoicePipeline v) {
+    var before =
+        closing.put(
+            c.name(),
+            triggers.schedule(
+                () -> {
+                  closing.remove(c.name());
+                  v.closeSession();
+                },
+                (long) (c.sessionGraceSeconds() * 1000),
+                java.util.concurrent.TimeUnit.MILLISECONDS));
+    if (before != null) {
+      before.cancel(false);
     }
   }
 

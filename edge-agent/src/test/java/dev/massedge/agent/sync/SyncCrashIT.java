@@ -69,6 +69,14 @@ class SyncCrashIT {
         .start();
   }
 
+  /** The sequence numbers of the crashy agent's records the cloud received, in arrival order. */
+  static List<Long> receivedSeqs(Bridge bridge) {
+    return bridge.records.stream()
+        .filter(r -> r.startsWith("crashy "))
+        .map(r -> Long.parseLong(r.split(" ", 4)[2]))
+        .toList();
+  }
+
   static HttpResponse<String> infer(int port) throws Exception {
     String body =
         "{\"inputs\":[{\"name\":\"input:0\",\"datatype\":\"FP32\",\"shape\":[1,128,128,3],\"data\":"
@@ -196,10 +204,18 @@ class SyncCrashIT {
         assertThat(servedAndWhole(port, dir.resolve("store"))).isEqualTo(last.manifest().version());
 
         // telemetry appended before every kill reached the cloud: once each, in order, none lost
-        int p = port;
-        await().atMost(Duration.ofSeconds(60)).until(() -> outbox(p).path("pending").asLong() == 0);
+        // (the agent keeps appending a metrics batch every 300 ms: what it had appended when we
+        // looked must all arrive, in order, once each)
         long appended = outbox(port).path("next_seq").asLong();
-        long received = bridge.records.stream().filter(r -> r.startsWith("crashy ")).count();
+        await()
+            .atMost(Duration.ofSeconds(60))
+            .until(
+                () -> receivedSeqs(bridge).stream().filter(q -> q < appended).count() >= appended);
+        List<Long> seqs = receivedSeqs(bridge).stream().filter(q -> q < appended).toList();
+        assertThat(seqs)
+            .containsExactlyElementsOf(
+                java.util.stream.LongStream.range(0, appended).boxed().toList());
+        long received = seqs.size();
         System.out.println(
             "outbox: "
                 + appended

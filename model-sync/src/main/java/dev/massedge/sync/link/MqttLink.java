@@ -415,15 +415,7 @@ public final class MqttLink implements AutoCloseable {
     MqttProperties p = new MqttProperties();
     p.setResponseTopic(responseTopic);
     p.setCorrelationData(correlation);
-    if (!userProperties.isEmpty()) {
-      p.setUserProperties(
-          userProperties.entrySet().stream()
-              .map(
-                  e ->
-                      new org.eclipse.paho.mqttv5.common.packet.UserProperty(
-                          e.getKey(), e.getValue()))
-              .toList());
-    }
+    setUserProperties(p, userProperties);
     publish(topic, payload, 1, false, p)
         .whenComplete(
             (ok, e) -> {
@@ -468,6 +460,11 @@ public final class MqttLink implements AutoCloseable {
     }
     MqttProperties p = new MqttProperties();
     p.setCorrelationData(in.getCorrelationData());
+    setUserProperties(p, userProperties);
+    return publish(in.getResponseTopic(), payload, 1, false, p);
+  }
+
+  private static void setUserProperties(MqttProperties p, Map<String, String> userProperties) {
     if (userProperties != null && !userProperties.isEmpty()) {
       p.setUserProperties(
           userProperties.entrySet().stream()
@@ -477,7 +474,6 @@ public final class MqttLink implements AutoCloseable {
                           e.getKey(), e.getValue()))
               .toList());
     }
-    return publish(in.getResponseTopic(), payload, 1, false, p);
   }
 
   /** A user property of a message, or null. */
