@@ -82,6 +82,22 @@ class MultimodalTest implements TestPropertyProvider {
       p.put("mass.pipelines.kiosk.wake-words", "hey_jarvis_v0.1");
       p.put("mass.pipelines.kiosk.session-from", "kiosk-cam");
       p.put("mass.pipelines.kiosk.session-grace-seconds", "1");
+      // a wake word takes a snapshot: "hey jarvis" on the porch microphone, a face at the porch
+      p.put("mass.pipelines.porch-cam.kind", "camera");
+      p.put("mass.pipelines.porch-cam.source", "ffmpeg");
+      p.put("mass.pipelines.porch-cam.input", TestAssets.media("astronaut.png").toString());
+      p.put("mass.pipelines.porch-cam.input-options", "-re,-loop,1,-t,8");
+      p.put("mass.pipelines.porch-cam.fps", "5");
+      p.put("mass.pipelines.porch-cam.snapshot-dir", dir.resolve("snapshots").toString());
+      p.put("mass.pipelines.porch-cam.snapshot-on", "porch-mic");
+      p.put("mass.pipelines.porch-mic.kind", "voice");
+      p.put("mass.pipelines.porch-mic.source", "ffmpeg");
+      p.put("mass.pipelines.porch-mic.input", TestAssets.media("hey_jarvis_16k.wav").toString());
+      p.put("mass.pipelines.porch-mic.input-options", "-re");
+      p.put(
+          "mass.pipelines.porch-mic.wake-word-dir",
+          TestAssets.models().resolve("demo-only/openwakeword").toString());
+      p.put("mass.pipelines.porch-mic.wake-words", "hey_jarvis_v0.1");
       p.put("mass.pipelines.lost.kind", "voice");
       p.put("mass.pipelines.lost.source", "wav");
       p.put("mass.pipelines.lost.input", audio.toString());
@@ -109,10 +125,10 @@ class MultimodalTest implements TestPropertyProvider {
         .atMost(Duration.ofSeconds(10))
         .until(() -> !PipelinesTest.pipeline(client, "kiosk").get("session_open").asBoolean());
     List<JsonNode> all = PipelinesTest.events(client, e -> true);
-    List<JsonNode> opened = ofType(all, "voice_session_opened");
-    List<JsonNode> closed = ofType(all, "voice_session_closed");
-    List<JsonNode> entered = ofType(all, "face_entered");
-    List<JsonNode> left = ofType(all, "face_left");
+    List<JsonNode> opened = of(ofType(all, "voice_session_opened"), "kiosk");
+    List<JsonNode> closed = of(ofType(all, "voice_session_closed"), "kiosk");
+    List<JsonNode> entered = of(ofType(all, "face_entered"), "kiosk-cam");
+    List<JsonNode> left = of(ofType(all, "face_left"), "kiosk-cam");
     assertThat(entered).hasSize(1);
     assertThat(left).hasSize(1);
     assertThat(opened).as(all.toString()).hasSize(1);
@@ -125,8 +141,8 @@ class MultimodalTest implements TestPropertyProvider {
     assertThat(opened.get(0).path("epochMillis").asLong()).isBetween(enteredAt, leftAt);
     assertThat(closed.get(0).path("epochMillis").asLong()).isGreaterThanOrEqualTo(leftAt + 990);
     // the sentence is a request of that session: no wake word was heard or needed
-    assertThat(ofType(all, "wake_word")).isEmpty();
-    List<JsonNode> utterances = ofType(all, "utterance");
+    assertThat(of(ofType(all, "wake_word"), "kiosk")).isEmpty();
+    List<JsonNode> utterances = of(ofType(all, "utterance"), "kiosk");
     assertThat(utterances).isNotEmpty();
     assertThat(utterances).allMatch(u -> u.path("trigger").asText().equals("session"));
     JsonNode kiosk = PipelinesTest.pipeline(client, "kiosk");
@@ -135,6 +151,34 @@ class MultimodalTest implements TestPropertyProvider {
     // a trigger naming a pipeline that does not exist is a configuration error, said as such
     assertThat(client.get("/v1/pipelines").body())
         .contains("session-from: there is no camera pipeline 'no-such-camera'");
+  }
+
+  @Test
+  void aWakeWordTakesASnapshotFromTheCameraThatListensForIt() throws Exception {
+    AgentClient client = new AgentClient(server.getURI());
+    await()
+        .atMost(Duration.ofSeconds(40))
+        .until(
+            () ->
+                PipelinesTest.pipeline(client, "porch-mic").get("state").asText().equals("ended")
+                    && !of(ofType(PipelinesTest.events(client, e -> true), "snapshot"), "porch-cam")
+                        .isEmpty());
+    List<JsonNode> all = PipelinesTest.events(client, e -> true);
+    assertThat(of(ofType(all, "wake_word"), "porch-mic")).hasSize(1);
+    List<JsonNode> snaps = of(ofType(all, "snapshot"), "porch-cam");
+    assertThat(snaps).hasSize(1);
+    assertThat(snaps.get(0).path("reason").asText()).isEqualTo("wake_word:porch-mic");
+    assertThat(snaps.get(0).path("faces").asInt()).isEqualTo(1);
+    Path jpg = Path.of(snaps.get(0).path("path").asText());
+    assertThat(jpg).exists();
+    assertThat(javax.imageio.ImageIO.read(jpg.toFile()).getWidth()).isEqualTo(640);
+    JsonNode cam = PipelinesTest.pipeline(client, "porch-cam");
+    assertThat(cam.path("snapshot_on").asText()).isEqualTo("porch-mic");
+    assertThat(cam.path("snapshots").asInt()).isEqualTo(1);
+  }
+
+  static List<JsonNode> of(List<JsonNode> events, String pipeline) {
+    return events.stream().filter(e -> e.path("pipeline").asText().equals(pipeline)).toList();
   }
 
   static List<JsonNode> ofType(List<JsonNode> events, String type) {

@@ -109,6 +109,49 @@ public final class CameraPipeline implements Pipeline {
     }
   }
 
+  private volatile String snapshotWanted;
+  private String snapshotOn; // the voice pipeline whose wake words take snapshots, for status
+  private final java.util.concurrent.atomic.AtomicLong snapshotsTaken =
+      new java.util.concurrent.atomic.AtomicLong();
+
+  /** Says which voice pipeline's wake words take this camera's snapshots (shown in status). */
+  CameraPipeline snapshotsOn(String voice) {
+    this.snapshotOn = voice;
+    return this;
+  }
+
+  /**
+   * Asks for a snapshot of the next analysed frame (a trigger from another pipeline); {@code
+   * reason} goes into the {@code snapshot} event. Needs a snapshot directory.
+   */
+  public void requestSnapshot(String reason) {
+    if (snapshotDir == null) {
+      log.warn("pipeline {}: snapshot for {} not taken: no snapshot-dir configured", name, reason);
+      return;
+    }
+    snapshotWanted = reason;
+  }
+
+  private void takeSnapshot(String reason, Frame f, List<Face> faces) {
+    try {
+      long now = System.currentTimeMillis();
+      Path p =
+          Snapshots.write(
+              snapshotDir,
+              name + "-" + now + "-" + reason.replaceAll("[^A-Za-z0-9_-]", "_"),
+              f.width(),
+              f.height(),
+              f.rgb(),
+              faces);
+      snapshotsTaken.incrementAndGet();
+      bus.publish(
+          new PipelineEvent.Snapshot(
+              name, reason, p.toString(), faces.size(), f.streamSeconds(), now));
+    } catch (java.io.IOException x) {
+      log.warn("pipeline {}: snapshot for {} not written: {}", name, reason, x.getMessage());
+    }
+  }
+
   /** Whether frames are analysed now: always without a gate; with a PIR, in motion and the hold. */
   boolean open() {
     if (gate == null || gate.active()) {
@@ -189,6 +232,11 @@ public final class CameraPipeline implements Pipeline {
             float sy = (float) pictureHeight / f.height();
             inPicture = faces.stream().map(x -> x.scaled(sx, sy)).toList();
           }
+          String wanted = snapshotWanted;
+          if (wanted != null) {
+            snapshotWanted = null;
+            takeSnapshot(wanted, f, faces);
+          }
           List<PipelineEvent> events = tracker.update(inPicture, f.streamSeconds());
           for (PipelineEvent e : events) {
             if (snapshotDir != null && e instanceof PipelineEvent.FaceEntered fe) {
@@ -252,6 +300,10 @@ public final class CameraPipeline implements Pipeline {
     m.put("frame_latency_ms_p99", frameLatency.percentileMs(99));
     m.put("event_latency_ms_p50", eventLatency.percentileMs(50));
     m.put("event_latency_ms_p99", eventLatency.percentileMs(99));
+    if (snapshotOn != null) {
+      m.put("snapshot_on", snapshotOn);
+      m.put("snapshots", snapshotsTaken.get());
+    }
     return m;
   }
 

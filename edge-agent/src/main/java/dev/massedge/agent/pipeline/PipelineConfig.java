@@ -45,4 +45,5 @@ public record PipelineConfig(
     @Nullable String utteranceDir,
     @Bindable(defaultValue = "0") int threads,
     @Nullable String sessionFrom,
-    @Bindable(defaultValue = "3") double sessionGraceSeconds) {}
+    @Bindable(defaultValue = "3") double sessionGraceSeconds,
+    @Nullable String snapshotOn) {}

@@ -94,6 +94,25 @@ public sealed interface PipelineEvent {
   }
 
   /**
+   * A snapshot another pipeline's event asked for ({@code reason}: for example {@code
+   * wake_word:kiosk}): the JPEG of the next analysed frame with its faces' boxes.
+   */
+  @Introspected
+  record Snapshot(
+      String pipeline,
+      String reason,
+      String path,
+      int faces,
+      double streamSeconds,
+      long epochMillis)
+      implements PipelineEvent {
+    @Override
+    public String type() {
+      return "snapshot";
+    }
+  }
+
+  /**
    * A voice session opened or closed by a trigger from another pipeline ({@code by}: for example
    * {@code face:door}, a face in the camera pipeline {@code door}'s view): while it is open, speech
    * is captured as a request without the wake word.

@@ -54,7 +54,11 @@ public class PipelineManager implements AutoCloseable {
     // on the triggers' own thread: a pipeline's thread publishing an event never waits for the
     // manager (which may be stopping that very pipeline)
     bus.events()
-        .filter(e -> e instanceof PipelineEvent.FaceEntered || e instanceof PipelineEvent.FaceLeft)
+        .filter(
+            e ->
+                e instanceof PipelineEvent.FaceEntered
+                    || e instanceof PipelineEvent.FaceLeft
+                    || e instanceof PipelineEvent.WakeWord)
         .subscribe(e -> triggers.execute(() -> trigger(e)));
     for (PipelineConfig c : configs) {
       if (!c.enabled()) {
@@ -133,6 +137,19 @@ public class PipelineManager implements AutoCloseable {
                 c.gateHoldSeconds(),
                 c.ledPin() == null ? null : gpio.led(c.name() + "-led", c.ledPin()));
         camera.pictureSize(c.width(), c.height()).countInto(models.stats(m.name(), m.version()));
+        if (c.snapshotOn() != null) {
+          if (c.snapshotDir() == null
+              || configs.stream()
+                  .noneMatch(x -> x.name().equals(c.snapshotOn()) && x.kind().equals("voice"))) {
+            throw new IllegalArgumentException(
+                "mass.pipelines."
+                    + c.name()
+                    + ".snapshot-on: needs a voice pipeline named '"
+                    + c.snapshotOn()
+                    + "' and a snapshot-dir");
+          }
+          camera.snapshotsOn(c.snapshotOn());
+        }
         return c.snapshotDir() == null ? camera : camera.snapshots(Path.of(c.snapshotDir()));
       }
       case "voice" -> {
@@ -274,11 +291,22 @@ public class PipelineManager implements AutoCloseable {
       new java.util.concurrent.ConcurrentHashMap<>();
 
   /**
-   * The edges between pipelines: a face entering camera pipeline X opens a voice session on every
+   * The edges between pipelines: a wake word on voice pipeline V takes a snapshot on every camera
+   * with {@code snapshot-on: V}; a face entering camera pipeline X opens a voice session on every
    * voice pipeline with {@code session-from: X}; when the last face has left, the session closes
    * after {@code session-grace-seconds} (a face coming back in time keeps it open).
    */
   private void trigger(PipelineEvent e) {
+    if (e instanceof PipelineEvent.WakeWord w) {
+      // a wake word on voice pipeline V: a snapshot from every camera with snapshot-on: V
+      for (PipelineConfig c : configs) {
+        if (w.pipeline().equals(c.snapshotOn())
+            && pipeline(c.name()) instanceof CameraPipeline cam) {
+          cam.requestSnapshot("wake_word:" + w.pipeline());
+        }
+      }
+      return;
+    }
     if (e instanceof PipelineEvent.FaceEntered f) {
       facesInView.merge(f.pipeline(), 1, Integer::sum);
       for (PipelineConfig c : configs) {
@@ -418,7 +446,8 @@ public class PipelineManager implements AutoCloseable {
         c.utteranceDir(),
         c.threads(),
         c.sessionFrom(),
-        c.sessionGraceSeconds());
+        c.sessionGraceSeconds(),
+        c.snapshotOn());
   }
 
   /** The configuration a pipeline runs with now (local configuration + the twin's settings). */
