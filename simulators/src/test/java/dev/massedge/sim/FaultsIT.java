@@ -43,7 +43,7 @@ class FaultsIT {
   private final List<String> report = new ArrayList<>();
   private final FleetProcesses fleet = new FleetProcesses(ROOT);
   private final FleetProcesses.Running[] agents = new FleetProcesses.Running[2];
-  private final List<Map<String, String>> agentProps = new ArrayList<>();
+  private Map<String, String> agentProps;
   private Api api;
   private long duplicatesBefore;
 
@@ -84,20 +84,8 @@ class FaultsIT {
       } catch (TestAbortedException notRoot) {
         System.err.println("full-disk scenario left out: " + notRoot.getMessage());
       }
+      agentProps = FleetEndToEndIT.stillCamera(agentLink.url(), key, "3s");
       for (int i = 0; i < 2; i++) {
-        agentProps.add(
-            Map.ofEntries(
-                Map.entry("mass.sync.url", agentLink.url()),
-                Map.entry("mass.sync.trusted-keys", key),
-                Map.entry("mass.sync.health-window", "3s"),
-                Map.entry("mass.sync.telemetry-interval", "1s"),
-                Map.entry("mass.pipelines.door.kind", "camera"),
-                Map.entry("mass.pipelines.door.source", "ffmpeg"),
-                Map.entry(
-                    "mass.pipelines.door.input", TestAssets.media("astronaut.png").toString()),
-                Map.entry("mass.pipelines.door.input-options", "-loop,1"),
-                Map.entry("mass.pipelines.door.fps", "2"),
-                Map.entry("mass.pipelines.door.model", "face-short")));
         startAgent(i);
       }
       closing.add(
@@ -247,7 +235,7 @@ class FaultsIT {
   }
 
   private void startAgent(int i) throws Exception {
-    agents[i] = fleet.agent(device(i), tmp.resolve(device(i)), agentProps.get(i));
+    agents[i] = fleet.agent(device(i), tmp.resolve(device(i)), agentProps);
     agents[i].awaitHttp("/v2/health/ready", Duration.ofSeconds(90));
   }
 

@@ -65,21 +65,7 @@ class FleetEndToEndIT {
       List<FleetProcesses.Running> agents = new ArrayList<>();
       for (int i = 1; i <= 3; i++) {
         FleetProcesses.Running a =
-            fleet.agent(
-                "cam-" + i,
-                tmp.resolve("cam-" + i),
-                Map.ofEntries(
-                    Map.entry("mass.sync.url", mqtt),
-                    Map.entry("mass.sync.trusted-keys", key),
-                    Map.entry("mass.sync.health-window", "4s"),
-                    Map.entry("mass.sync.telemetry-interval", "1s"),
-                    Map.entry("mass.pipelines.door.kind", "camera"),
-                    Map.entry("mass.pipelines.door.source", "ffmpeg"),
-                    Map.entry(
-                        "mass.pipelines.door.input", TestAssets.media("astronaut.png").toString()),
-                    Map.entry("mass.pipelines.door.input-options", "-loop,1"),
-                    Map.entry("mass.pipelines.door.fps", "2"),
-                    Map.entry("mass.pipelines.door.model", "face-short")));
+            fleet.agent("cam-" + i, tmp.resolve("cam-" + i), stillCamera(mqtt, key, "4s"));
         closing.add(a);
         agents.add(a);
       }
@@ -269,6 +255,24 @@ class FleetEndToEndIT {
         closing.get(i).close();
       }
     }
+  }
+
+  /**
+   * An agent syncing over {@code mqtt}, trusting {@code key}, with one camera pipeline {@code door}
+   * on the still face picture at 2 fps and telemetry every second.
+   */
+  static Map<String, String> stillCamera(String mqtt, String key, String healthWindow) {
+    return Map.ofEntries(
+        Map.entry("mass.sync.url", mqtt),
+        Map.entry("mass.sync.trusted-keys", key),
+        Map.entry("mass.sync.health-window", healthWindow),
+        Map.entry("mass.sync.telemetry-interval", "1s"),
+        Map.entry("mass.pipelines.door.kind", "camera"),
+        Map.entry("mass.pipelines.door.source", "ffmpeg"),
+        Map.entry("mass.pipelines.door.input", TestAssets.media("astronaut.png").toString()),
+        Map.entry("mass.pipelines.door.input-options", "-loop,1"),
+        Map.entry("mass.pipelines.door.fps", "2"),
+        Map.entry("mass.pipelines.door.model", "face-short"));
   }
 
   static String get(String url) throws Exception {

@@ -1,6 +1,7 @@
 package dev.massedge.bridge.fleet;
 
 import dev.massedge.bridge.BridgeConfig;
+import dev.massedge.bridge.Json;
 import dev.massedge.bridge.mqtt.BridgeLink;
 import dev.massedge.sync.contract.Topics;
 import dev.massedge.sync.link.MqttLink;
@@ -89,13 +90,9 @@ public final class DeviceInference {
     return new Answer(http, status, answer.getPayload());
   }
 
+  /** The bridge's own refusal, in the API's error shape ({@code code}, {@code message}). */
   private static Answer error(int http, String code, String message) {
-    String body =
-        "{\"code\":\""
-            + code
-            + "\",\"message\":\""
-            + message.replace("\\", "\\\\").replace("\"", "\\\"")
-            + "\"}";
+    String body = Json.write(Map.of("code", code, "message", String.valueOf(message)));
     return new Answer(http, code, body.getBytes(StandardCharsets.UTF_8));
   }
 }

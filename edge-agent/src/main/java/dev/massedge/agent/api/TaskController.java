@@ -61,29 +61,35 @@ public class TaskController {
       throw new dev.massedge.inference.InvalidInputException(
           "invalid_parameter", "threshold must be in (0, 1), got " + threshold);
     }
-    return models.timed(
-        m,
-        "faces",
-        () -> {
-          RgbImage img = ImageDecoder.decode(body);
-          List<Face> faces =
-              threshold == null
-                  ? m.faceDetector().detect(img)
-                  : m.faceDetector().detect(img, threshold);
-          return new FacesResponse(
-              m.name(),
-              m.version(),
-              img.width(),
-              img.height(),
-              faces.stream()
-                  .map(
-                      f ->
-                          new FaceResult(
-                              new Box(f.x(), f.y(), f.width(), f.height()),
-                              f.score(),
-                              f.keypoints()))
-                  .toList());
-        });
+    return models.timed(m, "faces", () -> faces(m, body, threshold));
+  }
+
+  /**
+   * A JPEG or PNG → the faces in it, as {@code /v1/faces} answers (also what {@code ./mass batch}
+   * writes); {@code threshold} null for the model's own.
+   */
+  public static FacesResponse faces(LoadedModel m, byte[] body, @Nullable Float threshold) {
+    RgbImage img = ImageDecoder.decode(body);
+    List<Face> faces =
+        threshold == null ? m.faceDetector().detect(img) : m.faceDetector().detect(img, threshold);
+    return new FacesResponse(
+        m.name(),
+        m.version(),
+        img.width(),
+        img.height(),
+        faces.stream()
+            .map(
+                f ->
+                    new FaceResult(
+                        new Box(f.x(), f.y(), f.width(), f.height()), f.score(), f.keypoints()))
+            .toList());
+  }
+
+  /** A WAV → its speech segments, as {@code /v1/vad} answers (also what batch writes). */
+  public static VadResponse vad(LoadedModel m, byte[] body) {
+    PcmAudio audio = WavDecoder.decode(body);
+    return new VadResponse(
+        m.name(), m.version(), audio.durationMs(), audio.sampleRate(), m.vad().segments(audio));
   }
 
   /** A WAV body (PCM, any rate and channel count) → the speech segments in it, in ms. */
@@ -94,17 +100,6 @@ public class TaskController {
       throw new InferenceException(
           "wrong_task", "model '" + m.name() + "' is a " + m.task() + " model, not vad");
     }
-    return models.timed(
-        m,
-        "vad",
-        () -> {
-          PcmAudio audio = WavDecoder.decode(body);
-          return new VadResponse(
-              m.name(),
-              m.version(),
-              audio.durationMs(),
-              audio.sampleRate(),
-              m.vad().segments(audio));
-        });
+    return models.timed(m, "vad", () -> vad(m, body));
   }
 }

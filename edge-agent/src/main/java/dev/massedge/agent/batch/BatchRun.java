@@ -1,14 +1,10 @@
 package dev.massedge.agent.batch;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.massedge.agent.api.TaskController;
 import dev.massedge.inference.EngineOptions;
 import dev.massedge.inference.Engines;
 import dev.massedge.inference.InferenceException;
-import dev.massedge.inference.audio.PcmAudio;
-import dev.massedge.inference.audio.WavDecoder;
-import dev.massedge.inference.face.Face;
-import dev.massedge.inference.image.ImageDecoder;
-import dev.massedge.inference.image.RgbImage;
 import dev.massedge.inference.model.LoadedModel;
 import dev.massedge.inference.model.ModelRepository;
 import java.io.BufferedReader;
@@ -189,7 +185,7 @@ public final class BatchRun {
     return m;
   }
 
-  /** One result line: the same response records the agent's task endpoints return. */
+  /** One result line: the response the agent's task endpoints return, or the error. */
   private static byte[] line(
       Path dir, Path p, LoadedModel face, LoadedModel vad, AtomicInteger errors) {
     Map<String, Object> m = new LinkedHashMap<>();
@@ -198,34 +194,8 @@ public final class BatchRun {
     m.put("task", image ? "faces" : "vad");
     try {
       byte[] body = Files.readAllBytes(p);
-      if (image) {
-        RgbImage img = ImageDecoder.decode(body);
-        List<Face> faces = face.faceDetector().detect(img);
-        Map<String, Object> r = new LinkedHashMap<>();
-        r.put("model", face.name());
-        r.put("version", face.version());
-        r.put("width", img.width());
-        r.put("height", img.height());
-        List<Map<String, Object>> fs = new ArrayList<>();
-        for (Face f : faces) {
-          Map<String, Object> one = new LinkedHashMap<>();
-          one.put("box", Map.of("x", f.x(), "y", f.y(), "width", f.width(), "height", f.height()));
-          one.put("score", f.score());
-          one.put("keypoints", f.keypoints());
-          fs.add(one);
-        }
-        r.put("faces", fs);
-        m.put("result", r);
-      } else {
-        PcmAudio audio = WavDecoder.decode(body);
-        Map<String, Object> r = new LinkedHashMap<>();
-        r.put("model", vad.name());
-        r.put("version", vad.version());
-        r.put("durationMs", audio.durationMs());
-        r.put("sampleRate", audio.sampleRate());
-        r.put("segments", vad.vad().segments(audio));
-        m.put("result", r);
-      }
+      m.put(
+          "result", image ? TaskController.faces(face, body, null) : TaskController.vad(vad, body));
     } catch (InferenceException e) {
       errors.incrementAndGet();
       m.put("error", Map.of("code", e.code(), "message", String.valueOf(e.getMessage())));
