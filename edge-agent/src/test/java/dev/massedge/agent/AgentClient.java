@@ -24,6 +24,10 @@ public final class AgentClient {
     return send(HttpRequest.newBuilder(base.resolve(path)).GET().build());
   }
 
+  public Reply delete(String path) {
+    return send(HttpRequest.newBuilder(base.resolve(path)).DELETE().build());
+  }
+
   public Reply post(String path, byte[] body, String contentType) {
     return send(
         HttpRequest.newBuilder(base.resolve(path))

@@ -18,7 +18,8 @@ public record ApiError(String error, String code) {
       return HttpStatus.BAD_REQUEST;
     }
     return switch (e.code()) {
-      case "model_not_found" -> HttpStatus.NOT_FOUND;
+      case "model_not_found", "job_not_found" -> HttpStatus.NOT_FOUND;
+      case "job_not_done" -> HttpStatus.CONFLICT;
       case "model_not_ready" -> HttpStatus.SERVICE_UNAVAILABLE;
       case "wrong_task" -> HttpStatus.BAD_REQUEST;
       case "body_too_large" -> HttpStatus.REQUEST_ENTITY_TOO_LARGE;

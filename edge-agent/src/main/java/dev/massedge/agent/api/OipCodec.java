@@ -23,10 +23,10 @@ import java.util.Set;
  * tensors → the response body. Data may be flat or nested, as the protocol allows; responses are
  * flat, row-major.
  */
-final class OipCodec {
+public final class OipCodec {
   private final ObjectMapper mapper;
 
-  OipCodec(ObjectMapper mapper) {
+  public OipCodec(ObjectMapper mapper) {
     this.mapper = mapper;
   }
 
@@ -58,6 +58,16 @@ final class OipCodec {
 
   Request parse(byte[] body) {
     return parse(body, -1);
+  }
+
+  /**
+   * One JSON request run on a model's own session → the JSON response, without the agent's registry
+   * (batch runs use their own sessions); binary outputs asked for come back as JSON.
+   */
+  public byte[] infer(dev.massedge.inference.model.LoadedModel m, byte[] request) {
+    Request req = parse(request, -1);
+    Request json = new Request(req.id(), req.inputs(), req.outputs());
+    return response(m.name(), m.version(), json, m.session().run(req.inputs())).bytes();
   }
 
   /**

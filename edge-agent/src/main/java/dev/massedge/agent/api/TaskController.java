@@ -72,11 +72,17 @@ public class TaskController {
     RgbImage img = ImageDecoder.decode(body);
     List<Face> faces =
         threshold == null ? m.faceDetector().detect(img) : m.faceDetector().detect(img, threshold);
+    return facesResponse(m, img.width(), img.height(), faces);
+  }
+
+  /** The faces found in a {@code width}×{@code height} picture, as {@code /v1/faces} answers. */
+  public static FacesResponse facesResponse(
+      LoadedModel m, int width, int height, List<Face> faces) {
     return new FacesResponse(
         m.name(),
         m.version(),
-        img.width(),
-        img.height(),
+        width,
+        height,
         faces.stream()
             .map(
                 f ->

@@ -10,11 +10,12 @@ import java.util.List;
 import javax.imageio.ImageIO;
 
 /** JPEG snapshots of camera frames with the detected faces' boxes drawn. */
-final class Snapshots {
+public final class Snapshots {
   private Snapshots() {}
 
   /** Writes {@code dir/<name>.jpg}; the frame's pixels are copied, never changed. */
-  static Path write(Path dir, String name, int width, int height, byte[] rgb, List<Face> faces)
+  public static Path write(
+      Path dir, String name, int width, int height, byte[] rgb, List<Face> faces)
       throws IOException {
     BufferedImage img = new BufferedImage(width, height, BufferedImage.TYPE_3BYTE_BGR);
     byte[] bgr = ((DataBufferByte) img.getRaster().getDataBuffer()).getData();
