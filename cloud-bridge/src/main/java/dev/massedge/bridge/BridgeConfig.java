@@ -24,6 +24,9 @@ import java.util.List;
  * @param leaseTtl how long the rollout lease lasts without renewal (another instance takes over)
  * @param adminTokens API tokens with the admin role (unset: one is made and kept in dataDir)
  * @param viewerTokens API tokens with the viewer role (read only)
+ * @param mqttAcl the embedded broker holds each device to its own topics (docs/security.md)
+ * @param mqttPasswords the embedded broker's device passwords (a mosquitto_passwd file); unset:
+ *     device names are taken as claimed
  */
 @ConfigurationProperties("mass.bridge")
 public record BridgeConfig(
@@ -40,7 +43,9 @@ public record BridgeConfig(
     @Bindable(defaultValue = "1s") Duration rolloutTick,
     @Bindable(defaultValue = "15s") Duration leaseTtl,
     @Nullable List<String> adminTokens,
-    @Nullable List<String> viewerTokens) {
+    @Nullable List<String> viewerTokens,
+    @Bindable(defaultValue = "true") boolean mqttAcl,
+    @Nullable String mqttPasswords) {
 
   /** This instance's name: configured, or host name + process id. */
   public String instance() {

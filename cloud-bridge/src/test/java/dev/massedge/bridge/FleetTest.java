@@ -146,7 +146,8 @@ class FleetTest {
     long before = api.ok("/api/v1/overview").path("messagesRefused").asLong();
     try (var link =
         new dev.massedge.sync.link.MqttLink(
-                new dev.massedge.sync.link.MqttLink.Options(bridge.mqttUrl, "garbage"))
+                new dev.massedge.sync.link.MqttLink.Options(bridge.mqttUrl, "garbage")
+                    .withCredentials("junk-1", null))
             .start()) {
       await().atMost(Duration.ofSeconds(10)).until(link::connected);
       link.publish("mass/v1/junk-1/status", "{not json".getBytes(StandardCharsets.UTF_8), 1, false)

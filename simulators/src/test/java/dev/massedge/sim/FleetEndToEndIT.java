@@ -181,6 +181,7 @@ class FleetEndToEndIT {
       assertThat(inferred.status()).as(inferred.body().toString()).isEqualTo(200);
       assertThat(inferred.body().path("outputs")).hasSize(4);
       assertThat(inferred.body().path("model_version").asText()).isEqualTo("2");
+      binaryTensorsPassThrough(bridge.url(), inferred.body().path("outputs").get(0));
       assertThat(
               api.send(
                       "POST",
@@ -281,5 +282,50 @@ class FleetEndToEndIT {
             java.net.http.HttpRequest.newBuilder(java.net.URI.create(url)).build(),
             java.net.http.HttpResponse.BodyHandlers.ofString())
         .body();
+  }
+
+  /**
+   * The binary tensor extension through the bridge's REST API and MQTT: the same zero input as
+   * tensor bytes, one output asked for as binary → the same numbers as the JSON answer {@code
+   * json}.
+   */
+  private static void binaryTensorsPassThrough(String bridgeUrl, JsonNode json) throws Exception {
+    String name = json.path("name").asText();
+    byte[] header =
+        ("{\"inputs\":[{\"name\":\"input:0\",\"datatype\":\"FP32\",\"shape\":[1,128,128,3],"
+                + "\"parameters\":{\"binary_data_size\":"
+                + (128 * 128 * 3 * 4)
+                + "}}],\"outputs\":[{\"name\":\""
+                + name
+                + "\",\"parameters\":{\"binary_data\":true}}]}")
+            .getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    byte[] body = java.util.Arrays.copyOf(header, header.length + 128 * 128 * 3 * 4);
+    java.net.http.HttpResponse<byte[]> r =
+        java.net.http.HttpClient.newHttpClient()
+            .send(
+                java.net.http.HttpRequest.newBuilder(
+                        java.net.URI.create(bridgeUrl + "/api/v1/devices/cam-1/infer/face-short"))
+                    .header("Authorization", "Bearer " + TOKEN)
+                    .header("Content-Type", "application/octet-stream")
+                    .header("Inference-Header-Content-Length", Integer.toString(header.length))
+                    .POST(java.net.http.HttpRequest.BodyPublishers.ofByteArray(body))
+                    .build(),
+                java.net.http.HttpResponse.BodyHandlers.ofByteArray());
+    assertThat(r.statusCode()).as(new String(r.body())).isEqualTo(200);
+    assertThat(r.headers().firstValue("Content-Type"))
+        .hasValueSatisfying(v -> assertThat(v).startsWith("application/octet-stream"));
+    int jsonLength =
+        Integer.parseInt(r.headers().firstValue("Inference-Header-Content-Length").orElseThrow());
+    JsonNode meta = Api.JSON.readTree(java.util.Arrays.copyOf(r.body(), jsonLength));
+    JsonNode out = meta.path("outputs").get(0);
+    assertThat(out.path("name").asText()).isEqualTo(name);
+    assertThat(out.path("shape")).isEqualTo(json.path("shape"));
+    java.nio.ByteBuffer data =
+        java.nio.ByteBuffer.wrap(r.body(), jsonLength, r.body().length - jsonLength)
+            .order(java.nio.ByteOrder.LITTLE_ENDIAN);
+    assertThat(data.remaining()).isEqualTo(json.path("data").size() * 4);
+    for (int i = 0; i < json.path("data").size(); i++) {
+      assertThat(data.getFloat()).isEqualTo((float) json.path("data").get(i).asDouble());
+    }
   }
 }

@@ -1,5 +1,6 @@
 package dev.massedge.bridge.api;
 
+import dev.massedge.bridge.Json;
 import dev.massedge.bridge.catalog.ChunkService;
 import dev.massedge.bridge.catalog.FleetKey;
 import dev.massedge.bridge.catalog.ModelCatalog;
@@ -130,25 +131,60 @@ public final class FleetController {
    * Runs a device's model over MQTT: the body is an Open Inference Protocol JSON request, the
    * answer the device's response (200), or its error with a fitting status (404 unknown model, 400
    * invalid request, 413 too large, 503 offline or busy, 504 no answer within {@code timeout}
-   * seconds, 10 by default).
+   * seconds, 10 by default). The binary tensor extension passes through both ways: a request with
+   * {@code Inference-Header-Content-Length} carries tensor bytes after its JSON, and outputs asked
+   * for as {@code binary_data} come back as {@code application/octet-stream} with the same header.
    */
   @Post(
       value = "/devices/{id}/infer/{model}",
       consumes = MediaType.ALL,
-      produces = MediaType.APPLICATION_JSON)
+      produces = {MediaType.APPLICATION_JSON, MediaType.APPLICATION_OCTET_STREAM})
   public HttpResponse<byte[]> infer(
-      String id, String model, @Body @Nullable byte[] body, @Nullable @QueryValue Integer timeout)
+      String id,
+      String model,
+      @Body @Nullable byte[] body,
+      @Nullable @QueryValue Integer timeout,
+      @Nullable @io.micronaut.http.annotation.Header("Inference-Header-Content-Length")
+          String headerLength)
       throws InterruptedException {
+    int length = -1;
+    if (headerLength != null) {
+      try {
+        length = Integer.parseInt(headerLength.trim());
+      } catch (NumberFormatException e) {
+        length = -2;
+      }
+      if (length < 0 || body == null || length > body.length) {
+        return HttpResponse.<byte[]>status(io.micronaut.http.HttpStatus.BAD_REQUEST)
+            .body(
+                Json.write(
+                        Map.of(
+                            "code",
+                            "request_invalid",
+                            "message",
+                            "Inference-Header-Content-Length must be a length within the body,"
+                                + " got "
+                                + headerLength))
+                    .getBytes(java.nio.charset.StandardCharsets.UTF_8))
+            .contentType(MediaType.APPLICATION_JSON_TYPE);
+      }
+    }
     DeviceInference.Answer a =
         inference.call(
             id,
             model,
             body,
+            length,
             java.time.Duration.ofSeconds(
                 timeout == null ? 10 : Math.max(1, Math.min(timeout, 120))));
-    return HttpResponse.<byte[]>status(io.micronaut.http.HttpStatus.valueOf(a.httpStatus()))
-        .body(a.body())
-        .contentType(MediaType.APPLICATION_JSON_TYPE);
+    io.micronaut.http.MutableHttpResponse<byte[]> r =
+        HttpResponse.<byte[]>status(io.micronaut.http.HttpStatus.valueOf(a.httpStatus()))
+            .body(a.body());
+    if (a.jsonLength() >= 0) {
+      return r.contentType(MediaType.APPLICATION_OCTET_STREAM_TYPE)
+          .header("Inference-Header-Content-Length", Integer.toString(a.jsonLength()));
+    }
+    return r.contentType(MediaType.APPLICATION_JSON_TYPE);
   }
 
   @Get("/devices/{id}/events")

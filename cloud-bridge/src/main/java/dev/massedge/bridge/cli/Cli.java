@@ -93,11 +93,59 @@ public final class Cli {
              mass rollout start --model M --version V [--tags a,b] [--phases 1,10,50,100] [--soak SECONDS] [--watch]
              mass rollout ls | rollout status ID [--watch] | rollout pause|resume|abort ID
              mass infer --device D --model M FILE [--timeout SECONDS]
+             mass broker acl | broker passwd FILE DEVICE   (the device ACL; a device's password)
       (MASS_BRIDGE_URL, MASS_TOKEN or $MASS_BRIDGE_DATA/admin-token)""";
 
   private static String env(Map<String, String> env, String k, String d) {
     String v = env.get(k);
     return v == null || v.isBlank() ? d : v;
+  }
+
+  /**
+   * Broker security, locally (no bridge needed): {@code broker acl} prints the Mosquitto ACL file
+   * of the device ACL; {@code broker passwd FILE DEVICE} gives a device a new random password in a
+   * mosquitto_passwd file (the embedded broker reads the same, {@code mass.bridge.mqtt-passwords})
+   * and prints it once, for the device's {@code mass.sync.password}.
+   */
+  private int broker(String[] a) throws IOException {
+    switch (a[1]) {
+      case "acl" -> {
+        out.print(
+            dev.massedge.sync.broker.DeviceAcl.mosquittoAcl(
+                List.of(dev.massedge.bridge.mqtt.BridgeLink.ADMIN_USER)));
+        return 0;
+      }
+      case "passwd" -> {
+        if (a.length != 4) {
+          throw new UsageException("broker passwd FILE DEVICE");
+        }
+        Path file = Path.of(a[2]);
+        String device = a[3];
+        dev.massedge.sync.contract.Topics.status(device); // a device id, or a clear refusal
+        byte[] raw = new byte[18];
+        new java.security.SecureRandom().nextBytes(raw);
+        String password = java.util.Base64.getUrlEncoder().withoutPadding().encodeToString(raw);
+        List<String> lines = new java.util.ArrayList<>();
+        if (Files.exists(file)) {
+          for (String l : Files.readAllLines(file)) {
+            if (!l.startsWith(device + ":")) {
+              lines.add(l);
+            }
+          }
+        }
+        lines.add(dev.massedge.sync.broker.PasswordFile.entry(device, password));
+        Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
+        Files.write(tmp, lines);
+        Files.move(
+            tmp,
+            file,
+            java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+            java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        out.println(password);
+        return 0;
+      }
+      default -> throw new UsageException("broker acl | broker passwd FILE DEVICE");
+    }
   }
 
   static final class UsageException extends RuntimeException {
@@ -113,6 +161,9 @@ public final class Cli {
   }
 
   int dispatch(String[] a) throws IOException, InterruptedException {
+    if (a.length >= 2 && a[0].equals("broker")) {
+      return broker(a);
+    }
     if (a.length >= 1 && a[0].equals("infer")) {
       Map<String, String> opt = options(a, 1);
       List<String> files = positional(a, 1);

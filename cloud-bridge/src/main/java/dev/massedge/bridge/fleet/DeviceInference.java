@@ -26,23 +26,40 @@ public final class DeviceInference {
 
   private final MqttLink link;
   private final DeviceRegistry registry;
-  private final String responseTopic;
+  private final String caller;
 
   public DeviceInference(BridgeLink bridge, DeviceRegistry registry, BridgeConfig config) {
     this.link = bridge.link();
     this.registry = registry;
-    this.responseTopic =
-        Topics.PREFIX
-            + "/bridges/"
-            + config.instance().replaceAll("[^A-Za-z0-9_-]", "-")
-            + "/infer/response";
-    link.listenForResponses(responseTopic);
+    this.caller = config.instance().replaceAll("[^A-Za-z0-9_-]", "-");
+    // devices answer into their own trees (the only place the broker's ACL lets them write)
+    link.listenForResponses(Topics.inferReplies(caller));
   }
 
-  /** What the device answered: an HTTP status for it, the body and the device's status code. */
-  public record Answer(int httpStatus, String code, byte[] body) {}
+  /**
+   * What the device answered: an HTTP status for it, the body and the device's status code; {@code
+   * jsonLength} ≥ 0 when the body is the binary tensor extension's (JSON, then tensor bytes).
+   */
+  public record Answer(int httpStatus, String code, byte[] body, int jsonLength) {
+    Answer(int httpStatus, String code, byte[] body) {
+      this(httpStatus, code, body, -1);
+    }
+  }
+
+  /** The binary tensor extension's header over MQTT (as the agent reads it). */
+  static final String HEADER_LENGTH = "inference-header-content-length";
 
   public Answer call(String device, String model, byte[] request, Duration timeout)
+      throws InterruptedException {
+    return call(device, model, request, -1, timeout);
+  }
+
+  /**
+   * Calls a device's model; {@code headerLength} ≥ 0 passes the binary tensor extension on (the
+   * first {@code headerLength} bytes are JSON, the rest tensor data).
+   */
+  public Answer call(
+      String device, String model, byte[] request, int headerLength, Duration timeout)
       throws InterruptedException {
     Map<String, Object> d = registry.get(device); // 404 for an unknown device
     if (request == null || request.length == 0) {
@@ -66,7 +83,14 @@ public final class DeviceInference {
     MqttMessage answer;
     try {
       answer =
-          link.request(topic, request, responseTopic, timeout)
+          link.request(
+                  topic,
+                  request,
+                  Topics.inferReply(device, caller),
+                  timeout,
+                  headerLength < 0
+                      ? Map.of()
+                      : Map.of(HEADER_LENGTH, Integer.toString(headerLength)))
               .get(timeout.toMillis() + 1000, TimeUnit.MILLISECONDS);
     } catch (TimeoutException e) {
       return error(504, "device_timeout", "no answer from " + device + " within " + timeout);
@@ -87,7 +111,16 @@ public final class DeviceInference {
           case "internal" -> 502;
           default -> 400; // the request's fault: invalid input, wrong task, bad JSON …
         };
-    return new Answer(http, status, answer.getPayload());
+    String jsonLength = MqttLink.userProperty(answer, HEADER_LENGTH);
+    int length = -1;
+    if (jsonLength != null) {
+      try {
+        length = Integer.parseInt(jsonLength);
+      } catch (NumberFormatException e) {
+        return error(502, "bad_device_answer", "the device's header length is " + jsonLength);
+      }
+    }
+    return new Answer(http, status, answer.getPayload(), length);
   }
 
   /** The bridge's own refusal, in the API's error shape ({@code code}, {@code message}). */

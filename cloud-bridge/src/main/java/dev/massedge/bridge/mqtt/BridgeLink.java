@@ -1,6 +1,8 @@
 package dev.massedge.bridge.mqtt;
 
 import dev.massedge.bridge.BridgeConfig;
+import dev.massedge.sync.broker.EmbeddedBroker;
+import dev.massedge.sync.broker.PasswordFile;
 import dev.massedge.sync.link.MqttLink;
 import io.micronaut.context.annotation.Context;
 import jakarta.annotation.PreDestroy;
@@ -18,22 +20,45 @@ import org.slf4j.LoggerFactory;
 @Context
 public final class BridgeLink implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(BridgeLink.class);
+
+  /** The bridge's user name at its embedded broker (the one administrator there). */
+  public static final String ADMIN_USER = "mass-bridge";
+
   private final EmbeddedBroker broker;
   private final MqttLink link;
   private final String url;
 
   public BridgeLink(BridgeConfig config) throws IOException {
+    MqttLink.Options o;
     if (config.mqttUrl() == null || config.mqttUrl().isBlank()) {
+      // the bridge is the embedded broker's administrator, with a secret made for this run
+      byte[] secret = EmbeddedBroker.newSecret();
+      PasswordFile passwords = null;
+      if (config.mqttPasswords() != null && !config.mqttPasswords().isBlank()) {
+        try {
+          passwords = PasswordFile.load(Path.of(config.mqttPasswords()));
+        } catch (IOException e) {
+          throw new IOException("mass.bridge.mqtt-passwords: " + e.getMessage(), e);
+        }
+      }
       broker =
           new EmbeddedBroker(
-              Path.of(config.dataDir()).resolve("broker"), config.mqttBind(), config.mqttPort());
+              Path.of(config.dataDir()).resolve("broker"),
+              config.mqttBind(),
+              config.mqttPort(),
+              100_000,
+              new EmbeddedBroker.Security(config.mqttAcl(), ADMIN_USER, secret, passwords));
       url = broker.url();
+      o =
+          new MqttLink.Options(url, "bridge-" + config.instance())
+              .persistent()
+              .withCredentials(ADMIN_USER, secret);
     } else {
       broker = null;
       url = config.mqttUrl();
+      o = new MqttLink.Options(url, "bridge-" + config.instance()).persistent();
     }
-    MqttLink.Options o = new MqttLink.Options(url, "bridge-" + config.instance()).persistent();
-    if (config.mqttUsername() != null) {
+    if (config.mqttUsername() != null && broker == null) {
       o =
           o.withCredentials(
               config.mqttUsername(),

@@ -53,6 +53,7 @@ public final class FakeDevice implements AutoCloseable {
     link =
         new MqttLink(
             new MqttLink.Options(brokerUrl, "fake-" + id)
+                .withCredentials(id, null)
                 .persistent()
                 .withStatus(Topics.status(id), () -> status(true), status(false)));
     link.subscribe(Topics.twinDesired(id), 1, (t, m) -> onDesired(m.getPayload()));

@@ -82,14 +82,19 @@ public class SyncService implements AutoCloseable {
     MqttLink.Options o =
         new MqttLink.Options(config.url(), "mass-agent-" + device)
             .withStatus(Topics.status(device), () -> status(true), status(false));
-    if (config.username() != null) {
-      o =
-          o.withCredentials(
-              config.username(),
-              config.password() == null
-                  ? null
-                  : config.password().getBytes(StandardCharsets.UTF_8));
+    // the broker's ACL holds a client to the topics of its user name: the device id by default
+    String user = config.username() == null ? device : config.username();
+    if (!user.equals(device)) {
+      log.warn(
+          "mass.sync.username '{}' is not the device id '{}': a broker with the device ACL will"
+              + " refuse this agent's topics (docs/security.md)",
+          user,
+          device);
     }
+    o =
+        o.withCredentials(
+            user,
+            config.password() == null ? null : config.password().getBytes(StandardCharsets.UTF_8));
     link = new MqttLink(o);
     ChunkSource source =
         config.httpUrl() != null

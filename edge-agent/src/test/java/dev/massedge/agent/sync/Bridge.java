@@ -39,9 +39,14 @@ final class Bridge implements AutoCloseable {
   private long twinVersion = 0;
 
   Bridge(String brokerUrl, Path dir) throws Exception {
+    this(brokerUrl, dir, null, null);
+  }
+
+  /** As {@code user} (the administrator of a broker with the device ACL). */
+  Bridge(String brokerUrl, Path dir, String user, byte[] password) throws Exception {
     repo = new PackageRepository(dir.resolve("repo"));
-    link =
-        new MqttLink(new MqttLink.Options(brokerUrl, "test-bridge-" + System.nanoTime())).start();
+    MqttLink.Options o = new MqttLink.Options(brokerUrl, "test-bridge-" + System.nanoTime());
+    link = new MqttLink(user == null ? o : o.withCredentials(user, password)).start();
     server = new ChunkServer(link, repo, 2);
     receiver =
         new dev.massedge.sync.outbox.OutboxReceiver(

@@ -138,6 +138,79 @@ class MqttInferenceTest {
     }
   }
 
+  @ParameterizedTest
+  @ValueSource(strings = {"embedded", "mosquitto"})
+  void underTheDeviceAclOnlyTheCloudCallsADevicesModels(String brokerName) throws Exception {
+    byte[] admin = Broker.password(Broker.ADMIN).getBytes(StandardCharsets.UTF_8);
+    try (Broker broker = Broker.withDeviceAcl(brokerName, java.util.List.of("cam-a", "cam-b"));
+        Bridge bridge = new Bridge(broker.url(), tmp, Broker.ADMIN, admin)) {
+      Map<String, Object> props = SyncTest.agentProps(broker.url(), tmp, "cam-b", bridge, 1000);
+      props.put("mass.sync.password", Broker.password("cam-b"));
+      MqttLink cloud =
+          new MqttLink(
+                  new MqttLink.Options(broker.url(), "ops").withCredentials(Broker.ADMIN, admin))
+              .start();
+      MqttLink deviceA =
+          new MqttLink(
+                  new MqttLink.Options(broker.url(), "mass-agent-cam-a")
+                      .withCredentials(
+                          "cam-a", Broker.password("cam-a").getBytes(StandardCharsets.UTF_8)))
+              .start();
+      cloud.listenForResponses(Topics.inferReplies("ops"));
+      deviceA.listenForResponses(Topics.inferReply("cam-a", "ops"));
+      try (EmbeddedServer agent = ApplicationContext.run(EmbeddedServer.class, props)) {
+        await().atMost(Duration.ofSeconds(20)).until(() -> bridge.status.containsKey("cam-b"));
+        await()
+            .atMost(Duration.ofSeconds(20))
+            .until(() -> cloud.connected() && deviceA.connected());
+        byte[] body = request().getBytes(StandardCharsets.UTF_8);
+
+        // device A calling B's model: the broker refuses the request (Mosquitto: PUBACK 0x87;
+        // HiveMQ drops A's connection, saying why), B never sees it
+        var fromA =
+            deviceA.request(
+                Topics.inferRequest("cam-b", "face-short"),
+                body,
+                Topics.inferReply("cam-a", "ops"),
+                Duration.ofSeconds(3));
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> fromA.get(10, TimeUnit.SECONDS))
+            .satisfies(
+                e ->
+                    assertThat(e.getCause())
+                        .satisfiesAnyOf(
+                            c -> assertThat(c).isInstanceOf(MqttLink.RefusedException.class),
+                            c ->
+                                assertThat(c)
+                                    .isInstanceOf(MqttLink.NotConnectedException.class)
+                                    .hasMessageContaining("Not authorized")))
+            .hasMessageContaining("mass/v1/cam-b/infer/face-short");
+
+        // the cloud calls B, and B answers into its own tree
+        MqttMessage answer =
+            cloud
+                .request(
+                    Topics.inferRequest("cam-b", "face-short"),
+                    body,
+                    Topics.inferReply("cam-b", "ops"),
+                    Duration.ofSeconds(15))
+                .get(20, TimeUnit.SECONDS);
+        assertThat(MqttLink.userProperty(answer, "status")).isEqualTo("ok");
+        assertThat(JSON.readTree(answer.getPayload()).path("outputs")).hasSize(4);
+        // B served one request, the cloud's; A's never reached it
+        assertThat(
+                agent
+                    .getApplicationContext()
+                    .getBean(dev.massedge.agent.api.MqttInference.class)
+                    .stats())
+            .containsEntry("served", 1L)
+            .containsEntry("refused", 0L);
+      } finally {
+        cloud.close();
+        deviceA.close();
+      }
+    }
+  }
+
   static MqttMessage call(MqttLink caller, String replies, String model, byte[] body)
       throws Exception {
     return caller

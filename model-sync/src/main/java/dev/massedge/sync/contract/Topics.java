@@ -15,7 +15,7 @@ public final class Topics {
 
   private static final Pattern DEVICE_TOPIC =
       Pattern.compile(
-          "mass/v1/([^/+#]+)/(status|twin/desired|twin/reported|telemetry|telemetry/ack|events|commands/[a-z_]+|commands/[a-z_]+/response|chunks/response|infer/[A-Za-z0-9][A-Za-z0-9._-]{0,127})");
+          "mass/v1/([^/+#]+)/(status|twin/desired|twin/reported|telemetry|telemetry/ack|events|commands/[a-z_]+|commands/[a-z_]+/response|chunks/request|chunks/response|infer/[A-Za-z0-9][A-Za-z0-9._-]{0,127}|infer-reply/[A-Za-z0-9_-]{1,64})");
 
   private Topics() {}
 
@@ -29,7 +29,10 @@ public final class Topics {
     EVENTS,
     COMMAND,
     COMMAND_RESPONSE,
+    CHUNK_REQUEST,
     CHUNK_RESPONSE,
+    /** A device's answer to an inference request; {@link DeviceTopic#command} names the caller. */
+    INFER_REPLY,
     /** An inference request for the model named in the topic ({@link DeviceTopic#command}). */
     INFER_REQUEST
   }
@@ -90,10 +93,41 @@ public final class Topics {
     return device(device) + "/infer/+";
   }
 
-  /** Where devices ask for chunks; bridges share it ({@link #CHUNK_REQUESTS_SHARED}). */
-  public static final String CHUNK_REQUESTS = PREFIX + "/chunks/request";
+  /**
+   * Where a device asks for chunks: in its own topic tree, so a broker ACL lets it ask only as
+   * itself and the chunk server can check that the answer goes back into the same tree. Bridges
+   * share all devices' requests ({@link #CHUNK_REQUESTS_SHARED}).
+   */
+  public static String chunkRequests(String device) {
+    return device(device) + "/chunks/request";
+  }
 
-  public static final String CHUNK_REQUESTS_SHARED = "$share/bridges/" + CHUNK_REQUESTS;
+  public static final String CHUNK_REQUESTS_SHARED =
+      "$share/bridges/" + PREFIX + "/+/chunks/request";
+
+  /** Caller names in reply topics (a bridge instance, a tool). */
+  public static final Pattern CALLER = Pattern.compile("[A-Za-z0-9_-]{1,64}");
+
+  /**
+   * Where {@code device} answers {@code caller}'s inference requests: inside the device's own tree,
+   * the one place a device may write under the broker's ACL (docs/security.md).
+   */
+  public static String inferReply(String device, String caller) {
+    return device(device) + "/infer-reply/" + caller(caller);
+  }
+
+  /** A caller's subscription to every device's replies to it. */
+  public static String inferReplies(String caller) {
+    return PREFIX + "/+/infer-reply/" + caller(caller);
+  }
+
+  private static String caller(String caller) {
+    if (caller == null || !CALLER.matcher(caller).matches()) {
+      throw new MessageRejectedException(
+          "invalid_caller", "caller '" + caller + "' must match " + CALLER.pattern());
+    }
+    return caller;
+  }
 
   private static String device(String id) {
     if (id == null || !DEVICE_ID.matcher(id).matches()) {
@@ -116,6 +150,9 @@ public final class Topics {
     if (rest.startsWith("infer/")) {
       return new DeviceTopic(id, Kind.INFER_REQUEST, rest.substring("infer/".length()));
     }
+    if (rest.startsWith("infer-reply/")) {
+      return new DeviceTopic(id, Kind.INFER_REPLY, rest.substring("infer-reply/".length()));
+    }
     if (rest.startsWith("commands/")) {
       String[] parts = rest.split("/");
       return new DeviceTopic(
@@ -129,6 +166,7 @@ public final class Topics {
           case "telemetry" -> Kind.TELEMETRY;
           case "telemetry/ack" -> Kind.TELEMETRY_ACK;
           case "events" -> Kind.EVENTS;
+          case "chunks/request" -> Kind.CHUNK_REQUEST;
           default -> Kind.CHUNK_RESPONSE;
         };
     return new DeviceTopic(id, k, null);

@@ -49,7 +49,8 @@ public final class ChunkServer implements AutoCloseable {
               t.setDaemon(true);
               return t;
             });
-    link.subscribe(Topics.CHUNK_REQUESTS_SHARED, 1, (topic, m) -> workers.execute(() -> serve(m)));
+    link.subscribe(
+        Topics.CHUNK_REQUESTS_SHARED, 1, (topic, m) -> workers.execute(() -> serve(topic, m)));
   }
 
   public void onServed(Consumer<Served> l) {
@@ -60,11 +61,32 @@ public final class ChunkServer implements AutoCloseable {
     return bytesServed.get();
   }
 
+  private final java.util.concurrent.atomic.AtomicLong misdirected =
+      new java.util.concurrent.atomic.AtomicLong();
+
   public long refused() {
     return refused.get();
   }
 
-  private void serve(MqttMessage m) {
+  /** Requests whose answer would go to another device's tree: dropped unanswered, counted. */
+  public long misdirected() {
+    return misdirected.get();
+  }
+
+  private void serve(String topic, MqttMessage m) {
+    String replyTo = m.getProperties() == null ? null : m.getProperties().getResponseTopic();
+    String expected;
+    try {
+      expected = Topics.chunkResponses(Topics.parse(topic).deviceId());
+    } catch (MessageRejectedException e) {
+      expected = null;
+    }
+    if (expected == null || !expected.equals(replyTo)) {
+      // answering would write into a tree the asker may not read: not an answer, an attack
+      misdirected.incrementAndGet();
+      log.warn("chunk request on {} wants its answer on {}: dropped", topic, replyTo);
+      return;
+    }
     try {
       ChunkRequest r = SyncCodec.read(m.getPayload(), ChunkRequest.class);
       SignedPackage p = r.manifestSha256() == null ? null : repo.manifest(r.manifestSha256());

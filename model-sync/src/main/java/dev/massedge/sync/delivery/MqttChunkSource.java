@@ -12,15 +12,17 @@ import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
 import org.eclipse.paho.mqttv5.common.MqttMessage;
 
-/** Chunks over MQTT 5 request/response: the shared request topic, this device's response topic. */
+/** Chunks over MQTT 5 request/response: this device's own request and response topics. */
 public final class MqttChunkSource implements ChunkSource {
   private final MqttLink link;
+  private final String requestTopic;
   private final String responseTopic;
   private final Duration timeout;
   private final AtomicLong bytes = new AtomicLong();
 
   public MqttChunkSource(MqttLink link, String deviceId, Duration timeout) {
     this.link = link;
+    this.requestTopic = Topics.chunkRequests(deviceId);
     this.responseTopic = Topics.chunkResponses(deviceId);
     this.timeout = timeout;
     link.listenForResponses(responseTopic);
@@ -40,7 +42,7 @@ public final class MqttChunkSource implements ChunkSource {
   private CompletableFuture<byte[]> ask(ChunkRequest r) {
     byte[] payload = SyncCodec.write(r);
     bytes.addAndGet(payload.length);
-    return link.request(Topics.CHUNK_REQUESTS, payload, responseTopic, timeout)
+    return link.request(requestTopic, payload, responseTopic, timeout)
         .handle(
             (MqttMessage m, Throwable e) -> {
               if (e != null) {

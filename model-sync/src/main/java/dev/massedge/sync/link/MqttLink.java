@@ -349,6 +349,14 @@ public final class MqttLink implements AutoCloseable {
         new MqttActionListener() {
           @Override
           public void onSuccess(IMqttToken t) {
+            int[] codes = t.getReasonCodes();
+            if (codes != null && codes.length > 0 && codes[0] >= 0x80) {
+              // MQTT 5: the broker took the packet but refused the message (ACL, quota …)
+              RefusedException e = new RefusedException(topic, codes[0]);
+              log.warn("MQTT {}", e.getMessage());
+              done.completeExceptionally(e);
+              return;
+            }
             done.complete(null);
           }
 
@@ -565,6 +573,28 @@ public final class MqttLink implements AutoCloseable {
   }
 
   /** Thrown into futures when the link is down: the caller keeps what it wanted to send. */
+  /** The broker acknowledged a publish with an error reason code (0x87: not authorized). */
+  public static final class RefusedException extends RuntimeException {
+    private final int reasonCode;
+
+    public RefusedException(String topic, int reasonCode) {
+      super(
+          "the broker refused the message on "
+              + topic
+              + " (reason 0x"
+              + Integer.toHexString(reasonCode)
+              + (reasonCode == 0x87
+                  ? ": not authorized — a device may use only its own topics"
+                  : "")
+              + ")");
+      this.reasonCode = reasonCode;
+    }
+
+    public int reasonCode() {
+      return reasonCode;
+    }
+  }
+
   public static final class NotConnectedException extends RuntimeException {
     public NotConnectedException(String why) {
       super("not connected to the MQTT broker: " + why);

@@ -43,7 +43,15 @@ class ContractTest {
         .isEqualTo(new Topics.DeviceTopic("cam-7", Topics.Kind.TWIN_REPORTED, null));
     assertThat(Topics.parse("mass/v1/cam-7/commands/reboot/response").kind())
         .isEqualTo(Topics.Kind.COMMAND_RESPONSE);
-    assertThat(Topics.CHUNK_REQUESTS_SHARED).isEqualTo("$share/bridges/mass/v1/chunks/request");
+    assertThat(Topics.CHUNK_REQUESTS_SHARED).isEqualTo("$share/bridges/mass/v1/+/chunks/request");
+    assertThat(Topics.parse(Topics.chunkRequests("cam-7")))
+        .isEqualTo(new Topics.DeviceTopic("cam-7", Topics.Kind.CHUNK_REQUEST, null));
+    assertThat(Topics.parse(Topics.inferReply("cam-7", "bridge-a")))
+        .isEqualTo(new Topics.DeviceTopic("cam-7", Topics.Kind.INFER_REPLY, "bridge-a"));
+    assertThat(Topics.inferReplies("bridge-a")).isEqualTo("mass/v1/+/infer-reply/bridge-a");
+    assertThatThrownBy(() -> Topics.inferReply("cam-7", "a/#"))
+        .extracting(e -> ((MessageRejectedException) e).code())
+        .isEqualTo("invalid_caller");
     assertThatThrownBy(() -> Topics.twinDesired("a/b"))
         .extracting(e -> ((MessageRejectedException) e).code())
         .isEqualTo("invalid_device_id");

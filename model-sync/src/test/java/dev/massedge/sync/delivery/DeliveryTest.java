@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
+import dev.massedge.sync.contract.SyncCodec;
+import dev.massedge.sync.contract.SyncMessage;
 import dev.massedge.sync.link.MqttLink;
 import dev.massedge.sync.pkg.ChunkStore;
 import dev.massedge.sync.pkg.Hashes;
@@ -24,6 +26,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeoutException;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -248,13 +251,26 @@ class DeliveryTest {
       var answer =
           f.deviceLink()
               .request(
-                  dev.massedge.sync.contract.Topics.CHUNK_REQUESTS,
+                  dev.massedge.sync.contract.Topics.chunkRequests("cam-bad"),
                   junk,
                   dev.massedge.sync.contract.Topics.chunkResponses("cam-bad"),
                   Duration.ofSeconds(5))
               .get();
       assertThat(MqttLink.userProperty(answer, "status"))
           .isIn("invalid_message", "unknown_manifest");
+
+      // a request that wants its answer in another device's tree gets none: dropped, counted
+      var misdirected =
+          f.deviceLink()
+              .request(
+                  dev.massedge.sync.contract.Topics.chunkRequests("cam-bad"),
+                  SyncCodec.write(
+                      new SyncMessage.ChunkRequest(
+                          SyncCodec.SCHEMA, v1.sha256(), SyncMessage.ChunkRequest.MANIFEST, 0, 0)),
+                  dev.massedge.sync.contract.Topics.chunkResponses("cam-victim"),
+                  Duration.ofSeconds(2));
+      assertThatThrownBy(misdirected::join).hasCauseInstanceOf(TimeoutException.class);
+      assertThat(f.server().misdirected()).isEqualTo(1);
 
       // whatever was refused was not stored; the honest source still completes the delivery
       Delivery.Progress p = new Delivery(honest, device).fetch(v1.sha256(), v1.manifest(), x -> {});

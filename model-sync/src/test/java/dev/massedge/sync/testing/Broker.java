@@ -24,7 +24,41 @@ public interface Broker extends AutoCloseable {
   void close();
 
   static Broker embedded() throws Exception {
-    return new EmbeddedBroker(freePort());
+    return new EmbeddedBroker(freePort(), dev.massedge.sync.broker.EmbeddedBroker.Security.open());
+  }
+
+  /** The administrator who may do anything on a broker with the device ACL. */
+  String ADMIN = "mass-bridge";
+
+  /** Every device's and the administrator's password on a broker with the device ACL. */
+  static String password(String user) {
+    return "pw-" + user;
+  }
+
+  /**
+   * A broker that holds every device to its own topics (docs/security.md): the embedded one with
+   * its ACL extension, or Mosquitto with the ACL file {@code DeviceAcl} renders. {@code devices}
+   * log in with {@link #password}; so does {@link #ADMIN}.
+   */
+  static Broker withDeviceAcl(String name, java.util.List<String> devices) throws Exception {
+    java.nio.file.Path pw = java.nio.file.Files.createTempFile("mass-passwords", "");
+    java.util.List<String> lines = new java.util.ArrayList<>();
+    for (String d : devices) {
+      lines.add(dev.massedge.sync.broker.PasswordFile.entry(d, password(d)));
+    }
+    if (name.equals("mosquitto")) {
+      lines.add(dev.massedge.sync.broker.PasswordFile.entry(ADMIN, password(ADMIN)));
+      java.nio.file.Files.write(pw, lines);
+      return new MosquittoBroker(freePort(), pw, java.util.List.of(ADMIN));
+    }
+    java.nio.file.Files.write(pw, lines);
+    return new EmbeddedBroker(
+        freePort(),
+        new dev.massedge.sync.broker.EmbeddedBroker.Security(
+            true,
+            ADMIN,
+            password(ADMIN).getBytes(java.nio.charset.StandardCharsets.UTF_8),
+            dev.massedge.sync.broker.PasswordFile.load(pw)));
   }
 
   static Broker mosquitto() throws Exception {

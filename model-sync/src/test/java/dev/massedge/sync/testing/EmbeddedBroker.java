@@ -1,35 +1,20 @@
 package dev.massedge.sync.testing;
 
-import com.hivemq.embedded.EmbeddedHiveMQ;
 import java.nio.file.Files;
-import java.nio.file.Path;
 
-/** HiveMQ CE embedded (the bridge's default broker), anonymous usage statistics off. */
+/**
+ * The embedded broker the bridge runs ({@link dev.massedge.sync.broker.EmbeddedBroker}, HiveMQ CE)
+ * on a free loopback port, with or without the device ACL.
+ */
 final class EmbeddedBroker implements Broker {
-  private final int port;
-  private final Path home;
-  private EmbeddedHiveMQ hivemq;
+  private final dev.massedge.sync.broker.EmbeddedBroker broker;
 
-  EmbeddedBroker(int port) throws Exception {
-    this.port = port;
-    this.home = Files.createTempDirectory("hivemq");
-    Files.createDirectories(home.resolve("conf"));
-    Files.createDirectories(home.resolve("data"));
-    Files.createDirectories(home.resolve("extensions"));
-    Files.writeString(
-        home.resolve("conf/config.xml"),
-        """
-        <?xml version="1.0"?>
-        <hivemq>
-          <listeners>
-            <tcp-listener><port>%d</port><bind-address>127.0.0.1</bind-address></tcp-listener>
-          </listeners>
-          <anonymous-usage-statistics><enabled>false</enabled></anonymous-usage-statistics>
-          <mqtt><queued-messages><max-queue-size>1000000</max-queue-size></queued-messages></mqtt>
-        </hivemq>
-        """
-            .formatted(port));
-    start();
+  EmbeddedBroker(int port, dev.massedge.sync.broker.EmbeddedBroker.Security security)
+      throws Exception {
+    broker =
+        new dev.massedge.sync.broker.EmbeddedBroker(
+            Files.createTempDirectory("hivemq"), "127.0.0.1", port, 1_000_000, security);
+    Broker.awaitPort(port, true, "HiveMQ");
   }
 
   @Override
@@ -39,36 +24,24 @@ final class EmbeddedBroker implements Broker {
 
   @Override
   public int port() {
-    return port;
+    return broker.port();
   }
 
   @Override
   public void start() throws Exception {
-    hivemq =
-        EmbeddedHiveMQ.builder()
-            .withConfigurationFolder(home.resolve("conf"))
-            .withDataFolder(home.resolve("data"))
-            .withExtensionsFolder(home.resolve("extensions"))
-            .withoutLoggingBootstrap()
-            .build();
-    hivemq.start().join();
-    Broker.awaitPort(port, true, "HiveMQ");
+    broker.start();
+    Broker.awaitPort(port(), true, "HiveMQ");
   }
 
   @Override
   public void stop() throws Exception {
-    hivemq.stop().join();
-    hivemq.close();
-    Broker.awaitPort(port, false, "HiveMQ");
+    broker.stop();
+    Broker.awaitPort(port(), false, "HiveMQ");
   }
 
   @Override
   public void close() {
-    try {
-      stop();
-    } catch (Exception e) {
-      // already stopped
-    }
+    broker.stop();
   }
 
   @Override

@@ -1,7 +1,9 @@
 package dev.massedge.sync.testing;
 
+import dev.massedge.sync.broker.DeviceAcl;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /** A real Mosquitto (Debian's package) on a free loopback port. */
@@ -11,6 +13,14 @@ final class MosquittoBroker implements Broker {
   private Process process;
 
   MosquittoBroker(int port) throws Exception {
+    this(port, null, List.of());
+  }
+
+  /**
+   * With {@code passwords} (a mosquitto_passwd file): logins required, and the device ACL that
+   * {@link DeviceAcl#mosquittoAcl} renders, {@code admins} exempt.
+   */
+  MosquittoBroker(int port, Path passwords, List<String> admins) throws Exception {
     this.port = port;
     conf = Files.createTempFile("mosquitto", ".conf");
     Path data = Files.createTempDirectory("mosquitto-data");
@@ -19,10 +29,21 @@ final class MosquittoBroker implements Broker {
         conf,
         "listener "
             + port
-            + " 127.0.0.1\nset_tcp_nodelay true\nallow_anonymous true\npersistence true\npersistence_location "
+            + " 127.0.0.1\nset_tcp_nodelay true\npersistence true\npersistence_location "
             + data
-            + "/\nmax_queued_messages 1000000\nautosave_interval 1\n");
+            + "/\nmax_queued_messages 1000000\nautosave_interval 1\n"
+            + (passwords == null ? "allow_anonymous true\n" : acl(passwords, admins)));
     start();
+  }
+
+  private static String acl(Path passwords, List<String> admins) throws java.io.IOException {
+    Path acl = Files.createTempFile("mosquitto", ".acl");
+    Files.writeString(acl, DeviceAcl.mosquittoAcl(admins));
+    // mosquitto reads them after it dropped root for its own user
+    var readable = java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--");
+    Files.setPosixFilePermissions(acl, readable);
+    Files.setPosixFilePermissions(passwords, readable);
+    return "allow_anonymous false\npassword_file " + passwords + "\nacl_file " + acl + "\n";
   }
 
   @Override

@@ -68,6 +68,9 @@ final class VirtualDevice {
     client =
         Mqtt5Client.builder()
             .identifier("sim-" + id)
+            .simpleAuth()
+            .username(id) // the device id: the broker's ACL holds it to its own topics
+            .applySimpleAuth()
             .serverHost(broker.getHost())
             .serverPort(broker.getPort())
             .automaticReconnectWithDefaultConfig()
@@ -315,7 +318,7 @@ final class VirtualDevice {
     waiting.put(ByteBuffer.wrap(corr).asReadOnlyBuffer(), answer);
     client
         .publishWith()
-        .topic(Topics.CHUNK_REQUESTS)
+        .topic(Topics.chunkRequests(id))
         .payload(
             SyncCodec.write(new SyncMessage.ChunkRequest(SyncCodec.SCHEMA, sha, file, from, to)))
         .qos(MqttQos.AT_LEAST_ONCE)

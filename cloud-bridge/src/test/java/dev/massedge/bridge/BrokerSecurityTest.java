@@ -1,0 +1,92 @@
+package dev.massedge.bridge;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.massedge.bridge.testing.Api;
+import dev.massedge.bridge.testing.BridgeApp;
+import dev.massedge.sync.contract.SyncCodec;
+import dev.massedge.sync.contract.SyncMessage;
+import dev.massedge.sync.contract.Topics;
+import dev.massedge.sync.link.MqttLink;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The bridge's embedded broker with device passwords made by {@code mass broker passwd}: a device
+ * with its password comes online, a wrong password cannot connect, and a device cannot speak for
+ * another one; {@code mass broker acl} prints the same rules for Mosquitto.
+ */
+class BrokerSecurityTest {
+  @TempDir Path tmp;
+
+  static String cli(String... args) {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    int s =
+        dev.massedge.bridge.cli.Cli.run(
+            args, new PrintStream(out, true, StandardCharsets.UTF_8), System.err);
+    assertThat(s).isZero();
+    return out.toString(StandardCharsets.UTF_8);
+  }
+
+  static byte[] birth(String id) {
+    return SyncCodec.write(
+        new SyncMessage.Status(
+            SyncCodec.SCHEMA, true, "test", "amd64", "none", Map.of(), System.currentTimeMillis()));
+  }
+
+  static MqttLink device(BridgeApp bridge, String user, String password) {
+    return new MqttLink(
+            new MqttLink.Options(bridge.mqttUrl, "sec-" + user + "-" + System.nanoTime())
+                .withCredentials(user, password.getBytes(StandardCharsets.UTF_8)))
+        .start();
+  }
+
+  @Test
+  void devicesProveTheirNameAndKeepToTheirOwnTopics() throws Exception {
+    Path passwords = tmp.resolve("passwords");
+    String pw1 = cli("broker", "passwd", passwords.toString(), "cam-1").trim();
+    String pw2 = cli("broker", "passwd", passwords.toString(), "cam-2").trim();
+    String pw1Again = cli("broker", "passwd", passwords.toString(), "cam-1").trim();
+    assertThat(pw1Again).isNotEqualTo(pw1).hasSizeGreaterThanOrEqualTo(20);
+    assertThat(Files.readAllLines(passwords)).hasSize(2); // cam-1's line replaced, not added
+    assertThat(Files.readString(passwords)).doesNotContain(pw1Again).doesNotContain(pw2);
+
+    try (BridgeApp bridge =
+        new BridgeApp(
+            tmp.resolve("bridge"),
+            null,
+            null,
+            Map.of("mass.bridge.mqtt-passwords", passwords.toString()))) {
+      Api api = bridge.api();
+      try (MqttLink cam1 = device(bridge, "cam-1", pw1Again);
+          MqttLink impostor = device(bridge, "cam-2", pw1Again)) {
+        await().atMost(Duration.ofSeconds(20)).until(cam1::connected);
+        cam1.publish(Topics.status("cam-1"), birth("cam-1"), 1, true).get();
+        await()
+            .atMost(Duration.ofSeconds(20))
+            .until(() -> api.get("/api/v1/devices/cam-1").body().path("online").asBoolean());
+
+        // cam-1 speaking for cam-2: refused by the broker, cam-2 never appears
+        var forged = cam1.publish(Topics.status("cam-2"), birth("cam-2"), 1, true);
+        org.assertj.core.api.Assertions.assertThatThrownBy(forged::get)
+            .hasMessageContaining("mass/v1/cam-2/status");
+        // cam-2's name with cam-1's password: never connected
+        Thread.sleep(1500);
+        assertThat(impostor.connected()).isFalse();
+        assertThat(api.get("/api/v1/devices/cam-2").status()).isEqualTo(404);
+      }
+    }
+    assertThat(cli("broker", "acl"))
+        .contains("user mass-bridge")
+        .contains("pattern write mass/v1/%u/telemetry")
+        .contains("pattern read mass/v1/%u/twin/desired");
+  }
+}

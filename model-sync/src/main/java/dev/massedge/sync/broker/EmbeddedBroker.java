@@ -1,0 +1,295 @@
+package dev.massedge.sync.broker;
+
+import com.hivemq.embedded.EmbeddedExtension;
+import com.hivemq.embedded.EmbeddedHiveMQ;
+import com.hivemq.extension.sdk.api.ExtensionMain;
+import com.hivemq.extension.sdk.api.auth.PublishAuthorizer;
+import com.hivemq.extension.sdk.api.auth.SimpleAuthenticator;
+import com.hivemq.extension.sdk.api.auth.SubscriptionAuthorizer;
+import com.hivemq.extension.sdk.api.auth.parameter.PublishAuthorizerInput;
+import com.hivemq.extension.sdk.api.auth.parameter.PublishAuthorizerOutput;
+import com.hivemq.extension.sdk.api.auth.parameter.SimpleAuthInput;
+import com.hivemq.extension.sdk.api.auth.parameter.SimpleAuthOutput;
+import com.hivemq.extension.sdk.api.auth.parameter.SubscriptionAuthorizerInput;
+import com.hivemq.extension.sdk.api.auth.parameter.SubscriptionAuthorizerOutput;
+import com.hivemq.extension.sdk.api.packets.connect.ConnackReasonCode;
+import com.hivemq.extension.sdk.api.packets.publish.AckReasonCode;
+import com.hivemq.extension.sdk.api.packets.subscribe.SubackReasonCode;
+import com.hivemq.extension.sdk.api.parameter.ExtensionStartInput;
+import com.hivemq.extension.sdk.api.parameter.ExtensionStartOutput;
+import com.hivemq.extension.sdk.api.parameter.ExtensionStopInput;
+import com.hivemq.extension.sdk.api.parameter.ExtensionStopOutput;
+import com.hivemq.extension.sdk.api.services.Services;
+import dev.massedge.sync.contract.Topics;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.util.Optional;
+import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The embedded MQTT 5 broker (HiveMQ CE) of the single-machine default — the bridge's, and the
+ * tests' — with the device ACL ({@link DeviceAcl}) enforced by an embedded extension, as Mosquitto
+ * enforces the file {@link DeviceAcl#mosquittoAcl} renders.
+ *
+ * <p>Clients log in with a user name: the administrator's (the bridge, with the secret this broker
+ * was made with) may do anything; every other user name is a device id, held to its own topics.
+ * With a {@link PasswordFile} a device must prove its name with its password; without one
+ * (development) the name is taken as claimed — the ACL still keeps honest devices apart, but does
+ * not stop an impostor (docs/security.md). A client without a user name is refused.
+ *
+ * <p>HiveMQ is an optional dependency of model-sync: only the bridge (and tests) carry it.
+ */
+public final class EmbeddedBroker implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(EmbeddedBroker.class);
+  private static final String IDENTITY = "mass.identity";
+  private static final String ADMIN = "mass.admin";
+
+  /**
+   * Who may connect: the administrator's user name and secret, the devices' passwords (null: names
+   * as claimed), or no ACL at all ({@link #open()}, tests of other things and benchmarks).
+   */
+  public record Security(
+      boolean acl, String adminUser, byte[] adminSecret, PasswordFile devicePasswords) {
+    public static Security open() {
+      return new Security(false, null, null, null);
+    }
+  }
+
+  private final Path home;
+  private final String bind;
+  private final int port;
+  private final Security security;
+  private final AtomicLong refusedConnects = new AtomicLong();
+  private final AtomicLong refusedPublishes = new AtomicLong();
+  private final AtomicLong refusedSubscriptions = new AtomicLong();
+  private EmbeddedHiveMQ hivemq;
+
+  public EmbeddedBroker(Path home, String bind, int port, int maxQueue, Security security)
+      throws IOException {
+    this.home = home;
+    this.bind = bind;
+    this.port = port;
+    this.security = security;
+    Files.createDirectories(home.resolve("conf"));
+    Files.createDirectories(home.resolve("data"));
+    Files.createDirectories(home.resolve("extensions"));
+    Files.writeString(
+        home.resolve("conf/config.xml"),
+        """
+        <?xml version="1.0"?>
+        <hivemq>
+          <listeners>
+            <tcp-listener><port>%d</port><bind-address>%s</bind-address></tcp-listener>
+          </listeners>
+          <anonymous-usage-statistics><enabled>false</enabled></anonymous-usage-statistics>
+          <mqtt><queued-messages><max-queue-size>%d</max-queue-size></queued-messages></mqtt>
+        </hivemq>
+        """
+            .formatted(port, bind, maxQueue));
+    start();
+  }
+
+  /** Starts (again, after {@link #stop}) with the same data: sessions and retained messages. */
+  public void start() throws IOException {
+    var builder =
+        EmbeddedHiveMQ.builder()
+            .withConfigurationFolder(home.resolve("conf"))
+            .withDataFolder(home.resolve("data"))
+            .withExtensionsFolder(home.resolve("extensions"))
+            .withoutLoggingBootstrap();
+    if (security.acl()) {
+      builder.withEmbeddedExtension(aclExtension());
+    }
+    hivemq = builder.build();
+    long t0 = System.nanoTime();
+    try {
+      hivemq.start().join();
+    } catch (RuntimeException e) {
+      throw new IOException(
+          "the embedded MQTT broker could not listen on "
+              + bind
+              + ":"
+              + port
+              + " (set mass.bridge.mqtt-port, or mass.bridge.mqtt-url for an external broker): "
+              + e.getMessage(),
+          e);
+    }
+    log.info(
+        "embedded MQTT 5 broker on {}:{} ({} ms; {})",
+        bind,
+        port,
+        (System.nanoTime() - t0) / 1_000_000,
+        !security.acl()
+            ? "no ACL"
+            : security.devicePasswords() == null
+                ? "device ACL, device names as claimed"
+                : "device ACL, " + security.devicePasswords().size() + " device passwords");
+  }
+
+  /** Stops the broker; its clients lose the connection. */
+  public void stop() {
+    try {
+      hivemq.stop().join();
+      hivemq.close();
+    } catch (Exception e) {
+      log.warn("embedded broker stop: {}", e.toString());
+    }
+  }
+
+  public String url() {
+    return "tcp://127.0.0.1:" + port;
+  }
+
+  public int port() {
+    return port;
+  }
+
+  /** Connections, publishes and subscriptions the ACL refused (for operations and tests). */
+  public long[] refused() {
+    return new long[] {refusedConnects.get(), refusedPublishes.get(), refusedSubscriptions.get()};
+  }
+
+  @Override
+  public void close() {
+    stop();
+  }
+
+  private EmbeddedExtension aclExtension() {
+    SimpleAuthenticator authenticator = this::authenticate;
+    Acl acl = new Acl();
+    return EmbeddedExtension.builder()
+        .withId("mass-edge-acl")
+        .withName("Mass Edge device ACL")
+        .withVersion("1")
+        .withAuthor("Mass Edge")
+        .withPriority(1000)
+        .withStartPriority(1000)
+        .withExtensionMain(
+            new ExtensionMain() {
+              @Override
+              public void extensionStart(ExtensionStartInput in, ExtensionStartOutput out) {
+                Services.securityRegistry().setAuthenticatorProvider(i -> authenticator);
+                Services.securityRegistry().setAuthorizerProvider(i -> acl);
+              }
+
+              @Override
+              public void extensionStop(ExtensionStopInput in, ExtensionStopOutput out) {}
+            })
+        .build();
+  }
+
+  /** Publishes and subscriptions, both checked against {@link DeviceAcl}. */
+  private final class Acl implements PublishAuthorizer, SubscriptionAuthorizer {
+    @Override
+    public void authorizePublish(PublishAuthorizerInput in, PublishAuthorizerOutput out) {
+      EmbeddedBroker.this.authorizePublish(in, out);
+    }
+
+    @Override
+    public void authorizeSubscribe(
+        SubscriptionAuthorizerInput in, SubscriptionAuthorizerOutput out) {
+      EmbeddedBroker.this.authorizeSubscribe(in, out);
+    }
+  }
+
+  private void authenticate(SimpleAuthInput in, SimpleAuthOutput out) {
+    Optional<String> user = in.getConnectPacket().getUserName();
+    byte[] password = in.getConnectPacket().getPassword().map(EmbeddedBroker::bytes).orElse(null);
+    String client = in.getClientInformation().getClientId();
+    if (user.isEmpty()) {
+      refuse(
+          out, client, ConnackReasonCode.NOT_AUTHORIZED, "a user name (the device id) is needed");
+      return;
+    }
+    String u = user.get();
+    var store = in.getConnectionInformation().getConnectionAttributeStore();
+    if (security.adminUser() != null && security.adminUser().equals(u)) {
+      if (password == null || !MessageDigest.isEqual(password, security.adminSecret())) {
+        refuse(
+            out, client, ConnackReasonCode.BAD_USER_NAME_OR_PASSWORD, "wrong administrator secret");
+        return;
+      }
+      store.putAsString(ADMIN, "true");
+      out.authenticateSuccessfully();
+      return;
+    }
+    if (!Topics.DEVICE_ID.matcher(u).matches()) {
+      refuse(
+          out,
+          client,
+          ConnackReasonCode.BAD_USER_NAME_OR_PASSWORD,
+          "user name '" + u + "' is not a device id");
+      return;
+    }
+    PasswordFile passwords = security.devicePasswords();
+    if (passwords != null && !passwords.verify(u, password)) {
+      refuse(out, client, ConnackReasonCode.BAD_USER_NAME_OR_PASSWORD, "bad user name or password");
+      return;
+    }
+    store.putAsString(IDENTITY, u);
+    out.authenticateSuccessfully();
+  }
+
+  private void refuse(SimpleAuthOutput out, String client, ConnackReasonCode code, String why) {
+    refusedConnects.incrementAndGet();
+    log.warn("MQTT connect of client {} refused: {}", client, why); // never the password
+    out.failAuthentication(code, why);
+  }
+
+  private void authorizePublish(PublishAuthorizerInput in, PublishAuthorizerOutput out) {
+    var store = in.getConnectionInformation().getConnectionAttributeStore();
+    if (store.getAsString(ADMIN).isPresent()) {
+      out.authorizeSuccessfully();
+      return;
+    }
+    String device = store.getAsString(IDENTITY).orElse(null);
+    String topic = in.getPublishPacket().getTopic();
+    if (DeviceAcl.mayPublish(device, topic)) {
+      out.authorizeSuccessfully();
+    } else {
+      refusedPublishes.incrementAndGet();
+      log.warn("MQTT publish of {} on {} refused by the device ACL", device, topic);
+      out.failAuthorization(
+          AckReasonCode.NOT_AUTHORIZED, "device " + device + " may not publish on " + topic);
+    }
+  }
+
+  private void authorizeSubscribe(
+      SubscriptionAuthorizerInput in, SubscriptionAuthorizerOutput out) {
+    var store = in.getConnectionInformation().getConnectionAttributeStore();
+    if (store.getAsString(ADMIN).isPresent()) {
+      out.authorizeSuccessfully();
+      return;
+    }
+    String device = store.getAsString(IDENTITY).orElse(null);
+    String filter = in.getSubscription().getTopicFilter();
+    if (DeviceAcl.maySubscribe(device, filter)) {
+      out.authorizeSuccessfully();
+    } else {
+      refusedSubscriptions.incrementAndGet();
+      log.warn("MQTT subscription of {} to {} refused by the device ACL", device, filter);
+      out.failAuthorization(
+          SubackReasonCode.NOT_AUTHORIZED, "device " + device + " may not subscribe to " + filter);
+    }
+  }
+
+  private static byte[] bytes(ByteBuffer b) {
+    ByteBuffer d = b.duplicate();
+    byte[] out = new byte[d.remaining()];
+    d.get(out);
+    return out;
+  }
+
+  /** A random administrator secret for a broker and its bridge in one process. */
+  public static byte[] newSecret() {
+    byte[] s = new byte[24];
+    new java.security.SecureRandom().nextBytes(s);
+    return java.util.HexFormat.of().formatHex(s).getBytes(StandardCharsets.UTF_8);
+  }
+}
