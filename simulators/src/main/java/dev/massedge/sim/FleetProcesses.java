@@ -118,6 +118,9 @@ public final class FleetProcesses {
     cmd.add("-Dmass.agent.device-id=" + device);
     cmd.add("-Dmass.agent.models-dir=" + root.resolve("models"));
     cmd.add("-Dmass.coap.enabled=false");
+    // one machine: the demo, the tests and their tools call the agents from here
+    cmd.add("-Dmass.agent.api-auth=loopback");
+    cmd.add("-Dmass.agent.api-token-file=" + dir.resolve("api-token"));
     cmd.add("-Dmass.sync.store-dir=" + dir.resolve("store"));
     cmd.add("-Dmass.sync.outbox-dir=" + dir.resolve("outbox"));
     properties.forEach((k, v) -> cmd.add("-D" + k + "=" + v));

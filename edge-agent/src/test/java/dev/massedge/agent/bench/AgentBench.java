@@ -138,7 +138,11 @@ public final class AgentBench {
     }
     cmd.addAll(
         List.of(
-            "-Djava.io.tmpdir=" + System.getProperty("java.io.tmpdir"), "-jar", jar.toString()));
+            "-Djava.io.tmpdir=" + System.getProperty("java.io.tmpdir"),
+            "-Dmass.agent.api-auth=loopback", // the bench calls it from this machine
+            "-Dmass.agent.api-token-file=target/bench-api-token",
+            "-jar",
+            jar.toString()));
     line("");
     line("agent started as: %s", String.join(" ", cmd));
     ProcessBuilder pb = new ProcessBuilder(cmd);

@@ -53,6 +53,8 @@ class SyncCrashIT {
             "-Dmass.agent.models-dir=" + ROOT.resolve("models"),
             "-Dmass.agent.device-id=crashy",
             "-Dmass.coap.enabled=false",
+            "-Dmass.agent.api-auth=loopback",
+            "-Dmass.agent.api-token-file=" + dir.resolve("api-token"),
             "-Dmass.sync.url=" + broker,
             "-Dmass.sync.store-dir=" + dir.resolve("store"),
             "-Dmass.sync.outbox-dir=" + dir.resolve("outbox"),
