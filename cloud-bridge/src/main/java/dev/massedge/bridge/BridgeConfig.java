@@ -27,6 +27,14 @@ import java.util.List;
  * @param mqttAcl the embedded broker holds each device to its own topics (docs/security.md)
  * @param mqttPasswords the embedded broker's device passwords (a mosquitto_passwd file); unset:
  *     device names are taken as claimed
+ * @param mqttTlsPort the embedded broker's TLS listener (0: none): client certificates from the CA
+ *     in {@code mqttTlsDir} required, their common name the device id
+ * @param mqttTlsDir the fleet CA's folder ({@code ./mass ca init}): {@code ca.pem}, {@code
+ *     crl.pem}, and the broker's {@code server.pem}/{@code server.key} ({@code ./mass ca server})
+ * @param mqttTlsCa at an external broker over {@code ssl://}: the CA that signed its certificate
+ * @param mqttTlsCert at an external broker: the bridge's client certificate (common name {@code
+ *     mass-bridge})
+ * @param mqttTlsKey at an external broker: the bridge's private key
  */
 @ConfigurationProperties("mass.bridge")
 public record BridgeConfig(
@@ -45,7 +53,12 @@ public record BridgeConfig(
     @Nullable List<String> adminTokens,
     @Nullable List<String> viewerTokens,
     @Bindable(defaultValue = "true") boolean mqttAcl,
-    @Nullable String mqttPasswords) {
+    @Nullable String mqttPasswords,
+    @Bindable(defaultValue = "0") int mqttTlsPort,
+    @Nullable String mqttTlsDir,
+    @Nullable String mqttTlsCa,
+    @Nullable String mqttTlsCert,
+    @Nullable String mqttTlsKey) {
 
   /** This instance's name: configured, or host name + process id. */
   public String instance() {

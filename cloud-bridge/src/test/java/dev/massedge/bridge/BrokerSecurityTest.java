@@ -89,4 +89,54 @@ class BrokerSecurityTest {
         .contains("pattern write mass/v1/%u/telemetry")
         .contains("pattern read mass/v1/%u/twin/desired");
   }
+
+  @Test
+  void devicesWithCertificatesFromTheFleetCaOverTls() throws Exception {
+    Path ca = tmp.resolve("ca");
+    assertThat(cli("ca", "init", ca.toString())).contains("CA made in");
+    assertThat(cli("ca", "server", ca.toString(), "127.0.0.1", "localhost")).contains("server.pem");
+    Path devices = tmp.resolve("devices");
+    for (String d : new String[] {"cam-1", "cam-2"}) {
+      assertThat(cli("ca", "device", ca.toString(), d, "--days", "30", "--out", devices.toString()))
+          .contains(d + ".pem");
+    }
+    assertThat(cli("ca", "revoke", ca.toString(), "cam-2")).contains("revoked 1 certificate");
+    int tlsPort = BridgeApp.freePort();
+    try (BridgeApp bridge =
+        new BridgeApp(
+            tmp.resolve("bridge"),
+            null,
+            null,
+            Map.of(
+                "mass.bridge.mqtt-tls-port", tlsPort, "mass.bridge.mqtt-tls-dir", ca.toString()))) {
+      Api api = bridge.api();
+      String url = "ssl://127.0.0.1:" + tlsPort;
+      try (MqttLink cam1 = tlsDevice(url, ca, devices, "cam-1");
+          MqttLink cam2 = tlsDevice(url, ca, devices, "cam-2")) {
+        await().atMost(Duration.ofSeconds(20)).until(cam1::connected);
+        cam1.publish(Topics.status("cam-1"), birth("cam-1"), 1, true).get();
+        await()
+            .atMost(Duration.ofSeconds(20))
+            .until(() -> api.get("/api/v1/devices/cam-1").body().path("online").asBoolean());
+        org.assertj.core.api.Assertions.assertThatThrownBy(
+                () -> cam1.publish(Topics.status("cam-2"), birth("cam-2"), 1, true).get())
+            .hasMessageContaining("mass/v1/cam-2/status");
+        Thread.sleep(1500);
+        assertThat(cam2.connected()).as("a revoked certificate").isFalse();
+        assertThat(api.get("/api/v1/devices/cam-2").status()).isEqualTo(404);
+      }
+    }
+  }
+
+  static MqttLink tlsDevice(String url, Path ca, Path devices, String id) throws Exception {
+    return new MqttLink(
+            new MqttLink.Options(url, "tls-" + id)
+                .withCredentials(id, null)
+                .withSocketFactory(
+                    dev.massedge.sync.broker.DeviceTls.socketFactory(
+                        ca.resolve("ca.pem"),
+                        devices.resolve(id + ".pem"),
+                        devices.resolve(id + ".key"))))
+        .start();
+  }
 }

@@ -94,6 +94,7 @@ public final class Cli {
              mass rollout ls | rollout status ID [--watch] | rollout pause|resume|abort ID
              mass infer --device D --model M FILE [--timeout SECONDS]
              mass broker acl | broker passwd FILE DEVICE   (the device ACL; a device's password)
+             mass ca init DIR | ca device DIR ID [--days N] [--out D] | ca server DIR HOST... | ca revoke DIR ID
       (MASS_BRIDGE_URL, MASS_TOKEN or $MASS_BRIDGE_DATA/admin-token)""";
 
   private static String env(Map<String, String> env, String k, String d) {
@@ -148,6 +149,76 @@ public final class Cli {
     }
   }
 
+  /**
+   * The fleet's device CA, locally: {@code ca init DIR} makes it; {@code ca device DIR ID} issues a
+   * device's client certificate ({@code ID.pem}, {@code ID.key} in {@code --out}, DIR by default);
+   * {@code ca server DIR HOST...} the broker's ({@code server.pem}, {@code server.key} in DIR);
+   * {@code ca revoke DIR ID} revokes a device's certificates and writes the new {@code crl.pem}.
+   */
+  private int ca(String[] a) throws IOException {
+    List<String> pos = positional(a, 1);
+    Map<String, String> opt = options(a, 1);
+    if (pos.size() < 2) {
+      throw new UsageException(
+          "ca init DIR | ca device DIR ID [--days N] [--out D] | ca server DIR HOST... | ca revoke"
+              + " DIR ID");
+    }
+    Path dir = Path.of(pos.get(1));
+    java.time.Duration days =
+        java.time.Duration.ofDays(Long.parseLong(opt.getOrDefault("days", "365")));
+    switch (pos.get(0)) {
+      case "init" -> {
+        var ca =
+            dev.massedge.sync.broker.DeviceCa.init(
+                dir, "Mass Edge fleet CA", java.time.Duration.ofDays(3650));
+        out.println("CA made in " + dir + " (" + ca.certificate().getSubjectX500Principal() + ")");
+        out.println(
+            "keep " + dir.resolve("ca.key") + " secret; give devices " + dir.resolve("ca.pem"));
+      }
+      case "device" -> {
+        if (pos.size() != 3) {
+          throw new UsageException("ca device DIR ID [--days N] [--out D]");
+        }
+        Path to = Path.of(opt.getOrDefault("out", dir.toString()));
+        java.time.Instant now = java.time.Instant.now();
+        var c =
+            dev.massedge.sync.broker.DeviceCa.load(dir)
+                .issueDevice(pos.get(2), now.minusSeconds(300), now.plus(days), to);
+        out.println(
+            "issued "
+                + to.resolve(pos.get(2) + ".pem")
+                + " and "
+                + to.resolve(pos.get(2) + ".key")
+                + ", valid until "
+                + c.getNotAfter().toInstant());
+      }
+      case "server" -> {
+        if (pos.size() < 3) {
+          throw new UsageException("ca server DIR HOST... (the names and addresses clients dial)");
+        }
+        dev.massedge.sync.broker.DeviceCa.load(dir)
+            .issueServer("server", pos.subList(2, pos.size()), days, dir);
+        out.println("issued " + dir.resolve("server.pem") + " for " + pos.subList(2, pos.size()));
+      }
+      case "revoke" -> {
+        if (pos.size() != 3) {
+          throw new UsageException("ca revoke DIR ID");
+        }
+        int n = dev.massedge.sync.broker.DeviceCa.load(dir).revoke(pos.get(2));
+        out.println(
+            "revoked "
+                + n
+                + " certificate(s) of "
+                + pos.get(2)
+                + "; "
+                + dir.resolve("crl.pem")
+                + " updated (the embedded broker reads it at once; reload Mosquitto)");
+      }
+      default -> throw new UsageException("ca init | device | server | revoke");
+    }
+    return 0;
+  }
+
   static final class UsageException extends RuntimeException {
     UsageException(String m) {
       super(m);
@@ -163,6 +234,9 @@ public final class Cli {
   int dispatch(String[] a) throws IOException, InterruptedException {
     if (a.length >= 2 && a[0].equals("broker")) {
       return broker(a);
+    }
+    if (a.length >= 2 && a[0].equals("ca")) {
+      return ca(a);
     }
     if (a.length >= 1 && a[0].equals("infer")) {
       Map<String, String> opt = options(a, 1);

@@ -41,13 +41,30 @@ public final class BridgeLink implements AutoCloseable {
           throw new IOException("mass.bridge.mqtt-passwords: " + e.getMessage(), e);
         }
       }
+      EmbeddedBroker.Security security =
+          new EmbeddedBroker.Security(config.mqttAcl(), ADMIN_USER, secret, passwords);
+      if (config.mqttTlsPort() > 0) {
+        if (config.mqttTlsDir() == null || config.mqttTlsDir().isBlank()) {
+          throw new IOException(
+              "mass.bridge.mqtt-tls-port needs mass.bridge.mqtt-tls-dir (the CA folder of"
+                  + " ./mass ca init, with the broker's certificate from ./mass ca server)");
+        }
+        Path tls = Path.of(config.mqttTlsDir());
+        security =
+            security.withTls(
+                new EmbeddedBroker.Tls(
+                    config.mqttTlsPort(),
+                    tls,
+                    tls.resolve("server.pem"),
+                    tls.resolve("server.key")));
+      }
       broker =
           new EmbeddedBroker(
               Path.of(config.dataDir()).resolve("broker"),
               config.mqttBind(),
               config.mqttPort(),
               100_000,
-              new EmbeddedBroker.Security(config.mqttAcl(), ADMIN_USER, secret, passwords));
+              security);
       url = broker.url();
       o =
           new MqttLink.Options(url, "bridge-" + config.instance())
@@ -57,6 +74,14 @@ public final class BridgeLink implements AutoCloseable {
       broker = null;
       url = config.mqttUrl();
       o = new MqttLink.Options(url, "bridge-" + config.instance()).persistent();
+    }
+    if (config.mqttTlsCa() != null && broker == null) {
+      o =
+          o.withSocketFactory(
+              dev.massedge.sync.broker.DeviceTls.socketFactory(
+                  Path.of(config.mqttTlsCa()),
+                  config.mqttTlsCert() == null ? null : Path.of(config.mqttTlsCert()),
+                  config.mqttTlsKey() == null ? null : Path.of(config.mqttTlsKey())));
     }
     if (config.mqttUsername() != null && broker == null) {
       o =

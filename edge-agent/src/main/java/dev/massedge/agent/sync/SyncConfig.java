@@ -30,6 +30,11 @@ import java.util.List;
  * @param tegrastats NVIDIA Jetson's {@code tegrastats} (on the PATH, in /usr/bin, or a path): when
  *     present its GPU load, per-core CPU, RAM, temperatures and power rails join the metrics;
  *     {@code off} not to look for it
+ * @param tlsCa the fleet CA's certificate (PEM): with an {@code ssl://} url, the broker must show a
+ *     certificate it signed
+ * @param tlsCert this device's certificate (PEM, common name = the device id), from {@code ./mass
+ *     ca device}
+ * @param tlsKey this device's private key (PKCS#8 PEM)
  */
 @ConfigurationProperties("mass.sync")
 public record SyncConfig(
@@ -51,7 +56,10 @@ public record SyncConfig(
     @Bindable(defaultValue = "67108864") long outboxQuotaBytes,
     @Bindable(defaultValue = "1") int fsyncEvery,
     @Bindable(defaultValue = "10s") Duration telemetryInterval,
-    @Bindable(defaultValue = "tegrastats") String tegrastats) {
+    @Bindable(defaultValue = "tegrastats") String tegrastats,
+    @Nullable String tlsCa,
+    @Nullable String tlsCert,
+    @Nullable String tlsKey) {
 
   @Override
   public String toString() {

@@ -95,6 +95,22 @@ public class SyncService implements AutoCloseable {
         o.withCredentials(
             user,
             config.password() == null ? null : config.password().getBytes(StandardCharsets.UTF_8));
+    if (config.tlsCa() != null) {
+      try {
+        o =
+            o.withSocketFactory(
+                dev.massedge.sync.broker.DeviceTls.socketFactory(
+                    Path.of(config.tlsCa()),
+                    config.tlsCert() == null ? null : Path.of(config.tlsCert()),
+                    config.tlsKey() == null ? null : Path.of(config.tlsKey())));
+      } catch (java.io.IOException e) {
+        throw new io.micronaut.context.exceptions.ConfigurationException(
+            "mass.sync.tls-ca / tls-cert / tls-key: " + e.getMessage(), e);
+      }
+      if (!config.url().startsWith("ssl://")) {
+        log.warn("mass.sync.tls-ca is set but mass.sync.url {} is not ssl://", config.url());
+      }
+    }
     link = new MqttLink(o);
     ChunkSource source =
         config.httpUrl() != null

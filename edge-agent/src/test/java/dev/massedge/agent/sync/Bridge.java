@@ -44,9 +44,19 @@ final class Bridge implements AutoCloseable {
 
   /** As {@code user} (the administrator of a broker with the device ACL). */
   Bridge(String brokerUrl, Path dir, String user, byte[] password) throws Exception {
+    this(
+        brokerUrl,
+        dir,
+        user == null
+            ? new MqttLink.Options(brokerUrl, "test-bridge-" + System.nanoTime())
+            : new MqttLink.Options(brokerUrl, "test-bridge-" + System.nanoTime())
+                .withCredentials(user, password));
+  }
+
+  /** Connected as {@code options} say (TLS with the administrator's certificate, say). */
+  Bridge(String brokerUrl, Path dir, MqttLink.Options options) throws Exception {
     repo = new PackageRepository(dir.resolve("repo"));
-    MqttLink.Options o = new MqttLink.Options(brokerUrl, "test-bridge-" + System.nanoTime());
-    link = new MqttLink(user == null ? o : o.withCredentials(user, password)).start();
+    link = new MqttLink(options).start();
     server = new ChunkServer(link, repo, 2);
     receiver =
         new dev.massedge.sync.outbox.OutboxReceiver(

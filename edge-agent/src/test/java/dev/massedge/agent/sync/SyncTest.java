@@ -187,6 +187,49 @@ class SyncTest {
     }
   }
 
+  @Test
+  void aModelSignedByARevokedKeyIsRefusedAndTheCurrentOneKeepsServing() throws Exception {
+    try (Broker broker = Broker.embedded();
+        Bridge bridge = new Bridge(broker.url(), tmp)) {
+      String device = "cam-revoked-key";
+      var leaked = PackageSignature.newKeyPair(); // once trusted, then revoked
+      Map<String, Object> props = agentProps(broker.url(), tmp, device, bridge, 1000);
+      props.put(
+          "mass.sync.trusted-keys",
+          bridge.trustedKey()
+              + ","
+              + java.util.Base64.getEncoder().encodeToString(leaked.getPublic().getEncoded()));
+      props.put("mass.sync.revoked-keys", PackageSignature.keyId(leaked.getPublic()));
+      try (EmbeddedServer agent = ApplicationContext.run(EmbeddedServer.class, props)) {
+        await().atMost(Duration.ofSeconds(20)).until(() -> bridge.status.containsKey(device));
+        // alone, and beside the fleet's own good signature
+        expectFailure(
+            bridge,
+            device,
+            bridge.repo.publish(
+                Bridge.variant("face-blazeface-128", tmp.resolve("r2"), "2"), leaked),
+            "revoked_key");
+        expectFailure(
+            bridge,
+            device,
+            bridge.repo.publish(
+                Bridge.variant("face-blazeface-128", tmp.resolve("r3"), "3"),
+                bridge.fleetKey,
+                leaked),
+            "revoked_key");
+        assertThat(infer(agent)).contains("\"model_version\":\"1\"");
+        // the fleet key alone still delivers
+        bridge.desire(
+            device,
+            "face-short",
+            bridge.publish(Bridge.variant("face-blazeface-128", tmp.resolve("r4"), "4")));
+        await()
+            .atMost(Duration.ofSeconds(60))
+            .until(() -> infer(agent).contains("\"model_version\":\"4\""));
+      }
+    }
+  }
+
   static void expectFailure(Bridge bridge, String device, SignedPackage p, String code)
       throws Exception {
     bridge.desire(device, "face-short", p);

@@ -55,11 +55,32 @@ public final class EmbeddedBroker implements AutoCloseable {
    * as claimed), or no ACL at all ({@link #open()}, tests of other things and benchmarks).
    */
   public record Security(
-      boolean acl, String adminUser, byte[] adminSecret, PasswordFile devicePasswords) {
+      boolean acl, String adminUser, byte[] adminSecret, PasswordFile devicePasswords, Tls tls) {
+    public Security(
+        boolean acl, String adminUser, byte[] adminSecret, PasswordFile devicePasswords) {
+      this(acl, adminUser, adminSecret, devicePasswords, null);
+    }
+
     public static Security open() {
-      return new Security(false, null, null, null);
+      return new Security(false, null, null, null, null);
+    }
+
+    public Security withTls(Tls t) {
+      return new Security(acl, adminUser, adminSecret, devicePasswords, t);
     }
   }
+
+  /**
+   * A second listener, TLS with client certificates from the fleet CA ({@link DeviceCa}): the
+   * certificate's common name is the client's identity (the device id, or the administrator's
+   * name), a certificate on the CA's revocation list is refused (the list is read again when it
+   * changes), an expired one or one from another CA fails the handshake.
+   *
+   * @param caDir the CA's folder: {@code ca.pem} and {@code crl.pem}
+   * @param cert the broker's certificate (PEM), issued by the CA for the host names clients dial
+   * @param key the broker's private key (PKCS#8 PEM)
+   */
+  public record Tls(int port, Path caDir, Path cert, Path key) {}
 
   private final Path home;
   private final String bind;
@@ -69,6 +90,33 @@ public final class EmbeddedBroker implements AutoCloseable {
   private final AtomicLong refusedPublishes = new AtomicLong();
   private final AtomicLong refusedSubscriptions = new AtomicLong();
   private EmbeddedHiveMQ hivemq;
+  private final RevocationList revoked;
+
+  /** The CA's revocation list, read again whenever the file changes. */
+  private static final class RevocationList {
+    private final Path file;
+    private long modified = -1;
+    private java.security.cert.X509CRL crl;
+
+    RevocationList(Path file) {
+      this.file = file;
+    }
+
+    synchronized boolean revoked(java.security.cert.X509Certificate c) {
+      try {
+        long m = Files.getLastModifiedTime(file).toMillis();
+        if (m != modified) {
+          crl = Pem.readCrl(file);
+          modified = m;
+        }
+      } catch (IOException e) {
+        // no readable list: refuse rather than let a revoked certificate in
+        log.warn("device CA revocation list {} unreadable: {}", file, e.getMessage());
+        return true;
+      }
+      return crl.isRevoked(c);
+    }
+  }
 
   public EmbeddedBroker(Path home, String bind, int port, int maxQueue, Security security)
       throws IOException {
@@ -79,6 +127,31 @@ public final class EmbeddedBroker implements AutoCloseable {
     Files.createDirectories(home.resolve("conf"));
     Files.createDirectories(home.resolve("data"));
     Files.createDirectories(home.resolve("extensions"));
+    String tlsListener = "";
+    Tls tls = security.tls();
+    if (tls != null) {
+      // key and trust stores made fresh from the PEM files, with a password for this run only
+      String pw = java.util.HexFormat.of().formatHex(newSecret()).substring(0, 32);
+      Path keystore = home.resolve("conf/server.p12");
+      Path truststore = home.resolve("conf/ca.p12");
+      DeviceTls.writeStore(keystore, tls.cert(), tls.key(), pw);
+      DeviceTls.writeStore(truststore, tls.caDir().resolve("ca.pem"), null, pw);
+      tlsListener =
+          """
+            <tls-tcp-listener>
+              <port>%d</port><bind-address>%s</bind-address>
+              <tls>
+                <keystore><path>%s</path><password>%s</password><private-key-password>%s</private-key-password></keystore>
+                <truststore><path>%s</path><password>%s</password></truststore>
+                <client-authentication-mode>REQUIRED</client-authentication-mode>
+              </tls>
+            </tls-tcp-listener>
+          """
+              .formatted(tls.port(), bind, keystore, pw, pw, truststore, pw);
+      this.revoked = new RevocationList(tls.caDir().resolve("crl.pem"));
+    } else {
+      this.revoked = null;
+    }
     Files.writeString(
         home.resolve("conf/config.xml"),
         """
@@ -86,12 +159,14 @@ public final class EmbeddedBroker implements AutoCloseable {
         <hivemq>
           <listeners>
             <tcp-listener><port>%d</port><bind-address>%s</bind-address></tcp-listener>
+        %s
           </listeners>
           <anonymous-usage-statistics><enabled>false</enabled></anonymous-usage-statistics>
           <mqtt><queued-messages><max-queue-size>%d</max-queue-size></queued-messages></mqtt>
         </hivemq>
         """
-            .formatted(port, bind, maxQueue));
+            .formatted(port, bind, tlsListener, maxQueue));
+    DeviceCa.restrict(home.resolve("conf/config.xml"));
     start();
   }
 
@@ -202,13 +277,43 @@ public final class EmbeddedBroker implements AutoCloseable {
     Optional<String> user = in.getConnectPacket().getUserName();
     byte[] password = in.getConnectPacket().getPassword().map(EmbeddedBroker::bytes).orElse(null);
     String client = in.getClientInformation().getClientId();
+    var store = in.getConnectionInformation().getConnectionAttributeStore();
+    Optional<java.security.cert.X509Certificate> cert =
+        in.getConnectionInformation()
+            .getClientTlsInformation()
+            .flatMap(t -> t.getClientCertificate());
+    if (cert.isPresent()) {
+      // the TLS listener: the certificate says who this is; the user name is not asked for
+      java.security.cert.X509Certificate c = cert.get();
+      String cn = commonName(c);
+      if (revoked == null || revoked.revoked(c)) {
+        refuse(
+            out, client, ConnackReasonCode.NOT_AUTHORIZED, "certificate of " + cn + " is revoked");
+        return;
+      }
+      if (cn != null && cn.equals(security.adminUser())) {
+        store.putAsString(ADMIN, "true");
+        out.authenticateSuccessfully();
+        return;
+      }
+      if (cn == null || !Topics.DEVICE_ID.matcher(cn).matches()) {
+        refuse(
+            out,
+            client,
+            ConnackReasonCode.NOT_AUTHORIZED,
+            "certificate common name '" + cn + "' is not a device id");
+        return;
+      }
+      store.putAsString(IDENTITY, cn);
+      out.authenticateSuccessfully();
+      return;
+    }
     if (user.isEmpty()) {
       refuse(
           out, client, ConnackReasonCode.NOT_AUTHORIZED, "a user name (the device id) is needed");
       return;
     }
     String u = user.get();
-    var store = in.getConnectionInformation().getConnectionAttributeStore();
     if (security.adminUser() != null && security.adminUser().equals(u)) {
       if (password == null || !MessageDigest.isEqual(password, security.adminSecret())) {
         refuse(
@@ -277,6 +382,21 @@ public final class EmbeddedBroker implements AutoCloseable {
       out.failAuthorization(
           SubackReasonCode.NOT_AUTHORIZED, "device " + device + " may not subscribe to " + filter);
     }
+  }
+
+  /** The subject's common name, or null. */
+  static String commonName(java.security.cert.X509Certificate c) {
+    try {
+      for (javax.naming.ldap.Rdn r :
+          new javax.naming.ldap.LdapName(c.getSubjectX500Principal().getName()).getRdns()) {
+        if (r.getType().equalsIgnoreCase("CN")) {
+          return r.getValue().toString();
+        }
+      }
+    } catch (javax.naming.InvalidNameException e) {
+      return null;
+    }
+    return null;
   }
 
   private static byte[] bytes(ByteBuffer b) {

@@ -100,9 +100,15 @@ class DeviceAclTest {
     final BlockingQueue<String> received = new LinkedBlockingQueue<>();
 
     Client(Broker broker, String user, String password) throws MqttException {
+      this(broker.url(), user, password, null);
+    }
+
+    /** Over TLS when {@code tls} is given (a client certificate, no user name needed). */
+    Client(String url, String user, String password, javax.net.ssl.SSLSocketFactory tls)
+        throws MqttException {
       c =
           new MqttAsyncClient(
-              broker.url(), "acl-" + user + "-" + System.nanoTime(), new MemoryPersistence());
+              url, "acl-" + user + "-" + System.nanoTime(), new MemoryPersistence());
       c.setCallback(
           new MqttCallback() {
             @Override
@@ -133,6 +139,9 @@ class DeviceAclTest {
         o.setPassword(password.getBytes(StandardCharsets.UTF_8));
       }
       o.setAutomaticReconnect(false);
+      if (tls != null) {
+        o.setSocketFactory(tls);
+      }
       this.options = o;
       c.connect(o).waitForCompletion(10_000);
     }

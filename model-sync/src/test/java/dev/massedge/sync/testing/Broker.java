@@ -27,6 +27,25 @@ public interface Broker extends AutoCloseable {
     return new EmbeddedBroker(freePort(), dev.massedge.sync.broker.EmbeddedBroker.Security.open());
   }
 
+  /**
+   * A broker that takes clients by their certificate from {@code ca} (TLS, client certificates
+   * required, the common name as identity) and holds them to the device ACL: the embedded one's TLS
+   * listener, or Mosquitto with {@code require_certificate} and {@code use_identity_as_username}.
+   * {@code tls} holds the CA's files and the broker's {@code server.pem}/{@code server.key}; {@link
+   * #url} is its {@code ssl://} address.
+   */
+  static Broker withCertificates(String name, java.nio.file.Path tls) throws Exception {
+    if (name.equals("mosquitto")) {
+      return new MosquittoBroker(freePort(), null, java.util.List.of(ADMIN), tls);
+    }
+    return new EmbeddedBroker(
+        freePort(),
+        new dev.massedge.sync.broker.EmbeddedBroker.Security(true, ADMIN, null, null)
+            .withTls(
+                new dev.massedge.sync.broker.EmbeddedBroker.Tls(
+                    freePort(), tls, tls.resolve("server.pem"), tls.resolve("server.key"))));
+  }
+
   /** The administrator who may do anything on a broker with the device ACL. */
   String ADMIN = "mass-bridge";
 

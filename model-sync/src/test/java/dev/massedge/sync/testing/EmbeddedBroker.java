@@ -11,10 +11,19 @@ final class EmbeddedBroker implements Broker {
 
   EmbeddedBroker(int port, dev.massedge.sync.broker.EmbeddedBroker.Security security)
       throws Exception {
+    this.tlsPort = security.tls() == null ? -1 : security.tls().port();
     broker =
         new dev.massedge.sync.broker.EmbeddedBroker(
             Files.createTempDirectory("hivemq"), "127.0.0.1", port, 1_000_000, security);
     Broker.awaitPort(port, true, "HiveMQ");
+  }
+
+  private final int tlsPort;
+
+  /** The TLS listener when there is one, else the plain one. */
+  @Override
+  public String url() {
+    return tlsPort > 0 ? "ssl://127.0.0.1:" + tlsPort : broker.url();
   }
 
   @Override

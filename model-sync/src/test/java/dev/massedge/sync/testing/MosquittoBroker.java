@@ -21,7 +21,17 @@ final class MosquittoBroker implements Broker {
    * {@link DeviceAcl#mosquittoAcl} renders, {@code admins} exempt.
    */
   MosquittoBroker(int port, Path passwords, List<String> admins) throws Exception {
+    this(port, passwords, admins, null);
+  }
+
+  /**
+   * With {@code tls} (a folder with the fleet CA's {@code ca.pem} and {@code crl.pem} and the
+   * broker's {@code server.pem} and {@code server.key}): TLS only, a client certificate required,
+   * its common name the user name the ACL sees; no passwords.
+   */
+  MosquittoBroker(int port, Path passwords, List<String> admins, Path tls) throws Exception {
     this.port = port;
+    this.tls = tls != null;
     conf = Files.createTempFile("mosquitto", ".conf");
     Path data = Files.createTempDirectory("mosquitto-data");
     // persistence on, as in production: sessions and their queued QoS 1 messages survive a restart
@@ -32,8 +42,43 @@ final class MosquittoBroker implements Broker {
             + " 127.0.0.1\nset_tcp_nodelay true\npersistence true\npersistence_location "
             + data
             + "/\nmax_queued_messages 1000000\nautosave_interval 1\n"
-            + (passwords == null ? "allow_anonymous true\n" : acl(passwords, admins)));
+            + (tls != null
+                ? tls(tls, admins)
+                : passwords == null ? "allow_anonymous true\n" : acl(passwords, admins)));
     start();
+  }
+
+  private final boolean tls;
+
+  @Override
+  public String url() {
+    return (tls ? "ssl" : "tcp") + "://127.0.0.1:" + port;
+  }
+
+  private static String tls(Path from, List<String> admins) throws java.io.IOException {
+    // mosquitto reads them as its own user, after dropping root: copies it may reach
+    var readable = java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--");
+    Path dir = Files.createTempDirectory("mosquitto-tls");
+    Files.setPosixFilePermissions(
+        dir, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+    for (String f : List.of("ca.pem", "crl.pem", "server.pem", "server.key")) {
+      Files.copy(from.resolve(f), dir.resolve(f));
+      Files.setPosixFilePermissions(dir.resolve(f), readable);
+    }
+    Path acl = Files.createTempFile("mosquitto", ".acl");
+    Files.writeString(acl, DeviceAcl.mosquittoAcl(admins));
+    Files.setPosixFilePermissions(acl, readable);
+    return "cafile "
+        + dir.resolve("ca.pem")
+        + "\ncertfile "
+        + dir.resolve("server.pem")
+        + "\nkeyfile "
+        + dir.resolve("server.key")
+        + "\ncrlfile "
+        + dir.resolve("crl.pem")
+        + "\nrequire_certificate true\nuse_identity_as_username true\nallow_anonymous false\nacl_file "
+        + acl
+        + "\n";
   }
 
   private static String acl(Path passwords, List<String> admins) throws java.io.IOException {
