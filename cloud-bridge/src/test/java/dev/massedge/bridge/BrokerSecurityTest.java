@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import dev.massedge.bridge.testing.Api;
 import dev.massedge.bridge.testing.BridgeApp;
+import dev.massedge.bridge.testing.LogCapture;
 import dev.massedge.sync.contract.SyncCodec;
 import dev.massedge.sync.contract.SyncMessage;
 import dev.massedge.sync.contract.Topics;
@@ -15,6 +16,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -59,13 +61,15 @@ class BrokerSecurityTest {
     assertThat(Files.readAllLines(passwords)).hasSize(2); // cam-1's line replaced, not added
     assertThat(Files.readString(passwords)).doesNotContain(pw1Again).doesNotContain(pw2);
 
-    try (BridgeApp bridge =
-        new BridgeApp(
-            tmp.resolve("bridge"),
-            null,
-            null,
-            Map.of("mass.bridge.mqtt-passwords", passwords.toString()))) {
+    try (LogCapture logs = new LogCapture();
+        BridgeApp bridge =
+            new BridgeApp(
+                tmp.resolve("bridge"),
+                null,
+                null,
+                Map.of("mass.bridge.mqtt-passwords", passwords.toString()))) {
       Api api = bridge.api();
+      assertThat(api.get("/api/v1/devices").status()).isEqualTo(200); // the admin token, used
       try (MqttLink cam1 = device(bridge, "cam-1", pw1Again);
           MqttLink impostor = device(bridge, "cam-2", pw1Again)) {
         await().atMost(Duration.ofSeconds(20)).until(cam1::connected);
@@ -82,6 +86,12 @@ class BrokerSecurityTest {
         Thread.sleep(1500);
         assertThat(impostor.connected()).isFalse();
         assertThat(api.get("/api/v1/devices/cam-2").status()).isEqualTo(404);
+      }
+      // the refusals were logged — and no password or token ever was
+      List<String> lines = logs.lines();
+      assertThat(lines).anyMatch(l -> l.contains("refused") && l.contains("cam-2"));
+      for (String secret : List.of(pw1Again, pw1, pw2, BridgeApp.ADMIN, BridgeApp.VIEWER)) {
+        assertThat(lines).noneMatch(l -> l.contains(secret));
       }
     }
     assertThat(cli("broker", "acl"))
