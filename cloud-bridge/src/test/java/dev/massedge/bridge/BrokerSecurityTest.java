@@ -138,6 +138,40 @@ class BrokerSecurityTest {
     }
   }
 
+  @Test
+  void theBridgeChecksWhoSentEveryDeviceMessageEvenWithoutTheAcl() throws Exception {
+    // the broker's ACL off (a misconfiguration, or a broker that lets through what it should
+    // not): the embedded broker still stamps who sent each message, and the bridge refuses a
+    // message on another device's topic — a forged stamp included — and counts it
+    try (BridgeApp bridge =
+        new BridgeApp(tmp.resolve("bridge"), null, null, Map.of("mass.bridge.mqtt-acl", false))) {
+      Api api = bridge.api();
+      try (MqttLink cam1 =
+          new MqttLink(
+                  new MqttLink.Options(bridge.mqttUrl, "sender-cam-1")
+                      .withCredentials("cam-1", null))
+              .start()) {
+        await().atMost(Duration.ofSeconds(20)).until(cam1::connected);
+        long before = api.ok("/api/v1/overview").path("messagesRefused").asLong();
+        cam1.publish(Topics.status("cam-2"), birth("cam-2"), 1, true).get(); // the broker lets it
+        var forged = new org.eclipse.paho.mqttv5.common.packet.MqttProperties();
+        forged.setUserProperties(
+            List.of(
+                new org.eclipse.paho.mqttv5.common.packet.UserProperty(
+                    Topics.SENDER_PROPERTY, "cam-2")));
+        cam1.publish(Topics.status("cam-2"), birth("cam-2"), 1, true, forged).get();
+        cam1.publish(Topics.status("cam-1"), birth("cam-1"), 1, true).get();
+        await()
+            .atMost(Duration.ofSeconds(20))
+            .until(() -> api.get("/api/v1/devices/cam-1").body().path("online").asBoolean());
+        await()
+            .atMost(Duration.ofSeconds(20))
+            .until(() -> api.ok("/api/v1/overview").path("messagesRefused").asLong() >= before + 2);
+        assertThat(api.get("/api/v1/devices/cam-2").status()).isEqualTo(404);
+      }
+    }
+  }
+
   static MqttLink tlsDevice(String url, Path ca, Path devices, String id) throws Exception {
     return new MqttLink(
             new MqttLink.Options(url, "tls-" + id)

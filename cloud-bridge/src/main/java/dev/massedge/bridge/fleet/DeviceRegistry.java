@@ -7,6 +7,7 @@ import dev.massedge.sync.contract.MessageRejectedException;
 import dev.massedge.sync.contract.SyncCodec;
 import dev.massedge.sync.contract.SyncMessage;
 import dev.massedge.sync.contract.Topics;
+import dev.massedge.sync.link.MqttLink;
 import jakarta.inject.Singleton;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -51,6 +52,7 @@ public final class DeviceRegistry {
     }
     try {
       String id = Topics.parse(topic).deviceId();
+      Topics.checkSender(topic, MqttLink.userProperty(m, Topics.SENDER_PROPERTY));
       SyncMessage.Status s = SyncCodec.read(m.getPayload(), SyncMessage.Status.class);
       status(id, s);
     } catch (MessageRejectedException e) {
@@ -65,6 +67,7 @@ public final class DeviceRegistry {
     }
     try {
       String id = Topics.parse(topic).deviceId();
+      Topics.checkSender(topic, MqttLink.userProperty(m, Topics.SENDER_PROPERTY));
       SyncMessage.TwinReported r = SyncCodec.read(m.getPayload(), SyncMessage.TwinReported.class);
       reported(id, r);
     } catch (MessageRejectedException e) {

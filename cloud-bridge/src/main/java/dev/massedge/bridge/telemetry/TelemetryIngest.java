@@ -97,6 +97,7 @@ public final class TelemetryIngest implements AutoCloseable {
     OutboxReceiver.Arrival a;
     try {
       a = OutboxReceiver.arrival(topic, m);
+      Topics.checkSender(topic, MqttLink.userProperty(m, Topics.SENDER_PROPERTY));
     } catch (MessageRejectedException e) {
       rejected.incrementAndGet();
       log.warn("outbox record refused: {}", e.getMessage());

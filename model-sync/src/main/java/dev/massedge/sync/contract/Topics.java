@@ -105,6 +105,29 @@ public final class Topics {
   public static final String CHUNK_REQUESTS_SHARED =
       "$share/bridges/" + PREFIX + "/+/chunks/request";
 
+  /**
+   * The user property the fleet's embedded broker stamps on every publish of a device: the device
+   * it authenticated (a client's own value is replaced). Mosquitto does not stamp; its ACL is the
+   * check there.
+   */
+  public static final String SENDER_PROPERTY = "mass-sender";
+
+  /**
+   * Refuses a message on a device topic that the broker says another device sent ({@code
+   * sender_mismatch}); {@code sender} null (no stamp) passes.
+   */
+  public static void checkSender(String topic, String sender) {
+    if (sender == null) {
+      return;
+    }
+    String device = parse(topic).deviceId();
+    if (!device.equals(sender)) {
+      throw new MessageRejectedException(
+          "sender_mismatch",
+          "device " + sender + " sent a message on " + device + "'s topic " + topic);
+    }
+  }
+
   /** Caller names in reply topics (a bridge instance, a tool). */
   public static final Pattern CALLER = Pattern.compile("[A-Za-z0-9_-]{1,64}");
 
