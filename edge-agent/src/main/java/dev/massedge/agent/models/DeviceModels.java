@@ -34,8 +34,18 @@ public class DeviceModels {
     if (config.revokedKeys() != null) {
       config.revokedKeys().forEach(trust::revoke);
     }
+    dev.massedge.sync.store.ModelCipher cipher = null;
+    if (config.modelKeyFile() != null && !config.modelKeyFile().isBlank()) {
+      try {
+        cipher = dev.massedge.sync.store.ModelCipher.fromFile(Path.of(config.modelKeyFile()));
+      } catch (IOException e) {
+        throw new ConfigurationException("mass.sync.model-key-file: " + e.getMessage());
+      }
+    }
     try {
-      store = new ModelStore(Path.of(config.storeDir()), trust, config.quotaBytes(), config.keep());
+      store =
+          new ModelStore(
+              Path.of(config.storeDir()), trust, config.quotaBytes(), config.keep(), cipher);
     } catch (IOException e) {
       throw new ConfigurationException(
           "mass.sync.store-dir: cannot open " + config.storeDir() + ": " + e.getMessage());

@@ -13,6 +13,7 @@ import io.micronaut.context.annotation.Context;
 import io.micronaut.context.exceptions.ConfigurationException;
 import io.micronaut.core.annotation.Nullable;
 import jakarta.annotation.PreDestroy;
+import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -84,6 +85,27 @@ public class ModelRegistry implements AutoCloseable {
           "mass.agent.execution-providers / threads: " + e.getMessage());
     }
     this.repository = new ModelRepository(new Engines(), options);
+    if (store != null && store.store().cipher() != null) {
+      // delivered models are kept encrypted: opened from memory, never written in clear
+      var cipher = store.store().cipher();
+      repository.setFileReader(
+          new ModelRepository.ModelFileReader() {
+            @Override
+            public boolean applies(Path file) {
+              return dev.massedge.sync.store.ModelCipher.sealed(file);
+            }
+
+            @Override
+            public byte[] read(Path file) {
+              try {
+                return cipher.openFile(file);
+              } catch (IOException | RuntimeException e) {
+                throw new dev.massedge.inference.ModelLoadException(
+                    "model_undecryptable", file + ": " + e.getMessage());
+              }
+            }
+          });
+    }
     Path dir = Path.of(config.modelsDir()).toAbsolutePath();
     List<LoadedModel> loaded = new java.util.ArrayList<>(repository.loadAll(dir));
     if (store != null) {

@@ -35,6 +35,8 @@ import java.util.List;
  * @param tlsCert this device's certificate (PEM, common name = the device id), from {@code ./mass
  *     ca device}
  * @param tlsKey this device's private key (PKCS#8 PEM)
+ * @param modelKeyFile this device's model key (32 bytes, raw or base64): delivered models are kept
+ *     encrypted at rest (AES-256-GCM) and decrypted in memory only
  */
 @ConfigurationProperties("mass.sync")
 public record SyncConfig(
@@ -59,7 +61,8 @@ public record SyncConfig(
     @Bindable(defaultValue = "tegrastats") String tegrastats,
     @Nullable String tlsCa,
     @Nullable String tlsCert,
-    @Nullable String tlsKey) {
+    @Nullable String tlsKey,
+    @Nullable String modelKeyFile) {
 
   @Override
   public String toString() {

@@ -59,6 +59,23 @@ public final class ModelRepository implements AutoCloseable {
     return loaded;
   }
 
+  /**
+   * Model files that must be read in a special way (decrypted from an encrypted store): {@code
+   * applies} says which, {@code read} gives their bytes, in memory only.
+   */
+  public interface ModelFileReader {
+    boolean applies(Path file);
+
+    byte[] read(Path file);
+  }
+
+  private volatile ModelFileReader reader;
+
+  /** Files the reader applies to are opened from the bytes it gives. */
+  public void setFileReader(ModelFileReader r) {
+    this.reader = r;
+  }
+
   /** Loads one model directory, replacing a loaded model of the same name and version. */
   public LoadedModel load(Path dir) {
     return register(open(dir));
@@ -92,7 +109,11 @@ public final class ModelRepository implements AutoCloseable {
           d.executionProviders() == null
               ? defaults
               : defaults.withProviders(d.executionProviders());
-      session = engines.get(d.engine()).open(file, opts);
+      ModelFileReader r = reader;
+      session =
+          r != null && r.applies(file)
+              ? engines.get(d.engine()).open(file, r.read(file), opts)
+              : engines.get(d.engine()).open(file, opts);
       d.checkAgainst(session);
       FaceDetector face = d.task().equals("face-detection") ? new FaceDetector(session, d) : null;
       VoiceActivityDetector vad =

@@ -91,6 +91,12 @@ public final class OnnxEngine implements Engine {
     if (!Files.isRegularFile(modelFile)) {
       throw new ModelLoadException("model_missing", "model file " + modelFile + " does not exist");
     }
+    return open(modelFile, null, options);
+  }
+
+  /** From memory when {@code model} is not null (ONNX Runtime parses the bytes itself). */
+  @Override
+  public ModelSession open(Path modelFile, byte[] model, EngineOptions options) {
     OrtSession.SessionOptions so = new OrtSession.SessionOptions();
     try {
       so.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
@@ -105,7 +111,10 @@ public final class OnnxEngine implements Engine {
       String active = addProviders(so, options, modelFile, skipped);
       OrtSession session;
       try {
-        session = env.createSession(modelFile.toString(), so);
+        session =
+            model == null
+                ? env.createSession(modelFile.toString(), so)
+                : env.createSession(model, so);
       } catch (OrtException e) {
         throw new ModelLoadException(
             "model_corrupt",

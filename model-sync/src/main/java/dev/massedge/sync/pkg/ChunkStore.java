@@ -14,9 +14,19 @@ import java.nio.file.StandardOpenOption;
  */
 public final class ChunkStore {
   private final Path root;
+  private final dev.massedge.sync.store.ModelCipher cipher;
 
   public ChunkStore(Path root) throws IOException {
+    this(root, null);
+  }
+
+  /**
+   * With {@code cipher}, chunks are kept encrypted, and so are assembled files (all but the JSON
+   * descriptors); null keeps them in clear.
+   */
+  public ChunkStore(Path root, dev.massedge.sync.store.ModelCipher cipher) throws IOException {
     this.root = Files.createDirectories(root);
+    this.cipher = cipher;
   }
 
   public boolean has(String sha256) {
@@ -44,7 +54,11 @@ public final class ChunkStore {
     Path tmp = root.resolve(expected.sha256() + ".part");
     // not synced one by one: every read checks the hash again, so a chunk a power cut spoiled is
     // refetched, and the assembled file is synced before it is used
-    Files.write(tmp, data, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING);
+    Files.write(
+        tmp,
+        cipher == null ? data : cipher.seal(data),
+        StandardOpenOption.CREATE,
+        StandardOpenOption.TRUNCATE_EXISTING);
     Files.move(
         tmp,
         root.resolve(expected.sha256()),
@@ -69,6 +83,13 @@ public final class ChunkStore {
 
   public byte[] get(ModelManifest.ChunkRef ref) throws IOException {
     byte[] data = Files.readAllBytes(root.resolve(ref.sha256()));
+    if (cipher != null) {
+      try {
+        data = cipher.open(data);
+      } catch (dev.massedge.sync.store.ModelCipher.SealedFileException e) {
+        data = new byte[0]; // a wrong key or a damaged chunk: fetched again, like any damage
+      }
+    }
     if (data.length != ref.size() || !Hashes.sha256(data).equals(ref.sha256())) {
       Files.deleteIfExists(root.resolve(ref.sha256()));
       throw new PackageRejectedException(
@@ -82,12 +103,23 @@ public final class ChunkStore {
   public void assemble(ModelManifest.FileEntry file, Path out) throws IOException {
     Path tmp = out.resolveSibling(out.getFileName() + ".part");
     Files.createDirectories(out.toAbsolutePath().getParent());
-    try (OutputStream o = Files.newOutputStream(tmp)) {
+    boolean seal = cipher != null && !file.path().endsWith(".json");
+    byte[] all;
+    if (seal) {
+      // assembled and checked in memory; only the sealed bytes reach the disk
+      java.io.ByteArrayOutputStream b = new java.io.ByteArrayOutputStream((int) file.size());
       for (ModelManifest.ChunkRef c : file.chunks()) {
-        o.write(get(c));
+        b.write(get(c));
       }
+      all = b.toByteArray();
+    } else {
+      try (OutputStream o = Files.newOutputStream(tmp)) {
+        for (ModelManifest.ChunkRef c : file.chunks()) {
+          o.write(get(c));
+        }
+      }
+      all = Files.readAllBytes(tmp);
     }
-    byte[] all = Files.readAllBytes(tmp);
     if (all.length != file.size() || !Hashes.sha256(all).equals(file.sha256())) {
       Files.deleteIfExists(tmp);
       throw new PackageRejectedException(
@@ -98,6 +130,9 @@ public final class ChunkStore {
               + Hashes.sha256(all)
               + ", the manifest says "
               + file.sha256());
+    }
+    if (seal) {
+      Files.write(tmp, cipher.seal(all));
     }
     try (var ch = java.nio.channels.FileChannel.open(tmp, StandardOpenOption.WRITE)) {
       ch.force(true);

@@ -83,9 +83,19 @@ public final class ModelStore {
   }
 
   public ModelStore(Path root, TrustStore trust, long quotaBytes, int keep) throws IOException {
+    this(root, trust, quotaBytes, keep, null);
+  }
+
+  /**
+   * With {@code cipher} (the device's model key), chunks and installed model files are kept
+   * encrypted (AES-256-GCM) and opened in memory only ({@link ModelCipher}).
+   */
+  public ModelStore(Path root, TrustStore trust, long quotaBytes, int keep, ModelCipher cipher)
+      throws IOException {
     this.root = Files.createDirectories(root);
     Files.createDirectories(root.resolve("models"));
-    this.chunks = new ChunkStore(root.resolve("chunks"));
+    this.cipher = cipher;
+    this.chunks = new ChunkStore(root.resolve("chunks"), cipher);
     this.trust = trust;
     this.quotaBytes = quotaBytes;
     this.keep = Math.max(2, keep);
@@ -96,6 +106,13 @@ public final class ModelStore {
 
   public ChunkStore chunks() {
     return chunks;
+  }
+
+  private final ModelCipher cipher;
+
+  /** The device's model key, or null when the store keeps models in clear. */
+  public ModelCipher cipher() {
+    return cipher;
   }
 
   public TrustStore trust() {
@@ -255,7 +272,7 @@ public final class ModelStore {
     }
     while (s.active() != null) {
       Installed a = installedOrNull(name, s.active());
-      String problem = a == null ? "its directory is gone" : check(a);
+      String problem = a == null ? "its directory is gone" : check(a, cipher);
       if (problem == null) {
         break;
       }
@@ -276,10 +293,33 @@ public final class ModelStore {
 
   /** Checks every file of an installed version against its manifest; null when it is whole. */
   public static String check(Installed v) throws IOException {
+    return check(v, null);
+  }
+
+  /** {@link #check(Installed)}, opening encrypted files with {@code cipher}. */
+  public static String check(Installed v, ModelCipher cipher) throws IOException {
     for (ModelManifest.FileEntry f : v.pkg().manifest().files()) {
       Path p = v.file(f.path());
-      if (!Files.isRegularFile(p) || Files.size(p) != f.size()) {
-        return f.path() + " is missing or has the wrong size";
+      if (!Files.isRegularFile(p)) {
+        return f.path() + " is missing";
+      }
+      if (ModelCipher.sealed(p)) {
+        if (cipher == null) {
+          return f.path() + " is encrypted and no model key is set (mass.sync.model-key-file)";
+        }
+        byte[] plain;
+        try {
+          plain = cipher.openFile(p);
+        } catch (ModelCipher.SealedFileException e) {
+          return f.path() + " cannot be decrypted: the model key does not open it, or it changed";
+        }
+        if (plain.length != f.size() || !Hashes.sha256(plain).equals(f.sha256())) {
+          return f.path() + " does not match its SHA-256";
+        }
+        continue;
+      }
+      if (Files.size(p) != f.size()) {
+        return f.path() + " has the wrong size";
       }
       if (!sha256(p).equals(f.sha256())) {
         return f.path() + " does not match its SHA-256";
