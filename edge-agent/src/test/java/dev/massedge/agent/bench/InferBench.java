@@ -58,6 +58,8 @@ public final class InferBench {
         p.put("mass.agent.models-dir", models.toString());
         p.put("mass.agent.device-id", "bench-1");
         p.put("mass.coap.enabled", false);
+        p.put("mass.agent.api-auth", "loopback"); // the bench calls it from this machine
+        p.put("mass.agent.api-token-file", "target/bench-api-token");
         p.put("mass.sync.url", broker.url());
         p.put("mass.sync.store-dir", work.resolve("store").toString());
         p.put("mass.sync.outbox-dir", work.resolve("outbox").toString());
