@@ -20,6 +20,17 @@ public final class AgentClient {
 
   public record Reply(int status, JsonNode json, String body) {}
 
+  /** An Open Inference Protocol input tensor, as a request body names it. */
+  public static java.util.Map<String, Object> input(
+      String name, String type, long[] shape, Object data) {
+    java.util.Map<String, Object> m = new java.util.LinkedHashMap<>();
+    m.put("name", name);
+    m.put("datatype", type);
+    m.put("shape", shape);
+    m.put("data", data);
+    return m;
+  }
+
   public Reply get(String path) {
     return send(HttpRequest.newBuilder(base.resolve(path)).GET().build());
   }

@@ -1,5 +1,6 @@
 package dev.massedge.agent;
 
+import static dev.massedge.agent.AgentClient.input;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -11,7 +12,6 @@ import dev.massedge.inference.onnx.OnnxEngine;
 import io.micronaut.runtime.server.EmbeddedServer;
 import io.micronaut.test.extensions.junit5.annotation.MicronautTest;
 import jakarta.inject.Inject;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -29,15 +29,6 @@ class InferenceProtocolTest {
   @BeforeEach
   void client() {
     client = new AgentClient(server.getURI());
-  }
-
-  static Map<String, Object> input(String name, String type, long[] shape, Object data) {
-    Map<String, Object> m = new LinkedHashMap<>();
-    m.put("name", name);
-    m.put("datatype", type);
-    m.put("shape", shape);
-    m.put("data", data);
-    return m;
   }
 
   /** POSTs a body with the binary extension's header; returns status, header, bytes. */

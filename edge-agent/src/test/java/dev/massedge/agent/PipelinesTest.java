@@ -43,46 +43,7 @@ class PipelinesTest implements TestPropertyProvider {
     try {
       Path dir =
           Files.createTempDirectory(Path.of(System.getProperty("java.io.tmpdir")), "pipelines");
-      Path face =
-          TestAssets.ffmpeg(
-              dir.resolve("face.mp4"),
-              "-loop",
-              "1",
-              "-i",
-              TestAssets.media("astronaut.png").toString(),
-              "-t",
-              "5",
-              "-r",
-              "15",
-              "-vf",
-              "scale=480:480,pad=640:480:80:0",
-              "-pix_fmt",
-              "yuv420p");
-      Path pattern =
-          TestAssets.ffmpeg(
-              dir.resolve("pattern.mp4"),
-              "-f",
-              "lavfi",
-              "-i",
-              "testsrc=size=640x480:rate=15",
-              "-t",
-              "5",
-              "-pix_fmt",
-              "yuv420p");
-      Path list =
-          Files.writeString(
-              dir.resolve("list.txt"), "file '" + face + "'\nfile '" + pattern + "'\n");
-      Path video =
-          TestAssets.ffmpeg(
-              dir.resolve("door.mp4"),
-              "-f",
-              "concat",
-              "-safe",
-              "0",
-              "-i",
-              list.toString(),
-              "-c",
-              "copy");
+      Path video = TestAssets.faceThenPattern(dir, 5, 5);
       Path floatWav =
           TestAssets.ffmpeg(
               dir.resolve("f32.wav"),

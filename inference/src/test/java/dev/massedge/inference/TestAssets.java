@@ -56,6 +56,58 @@ public final class TestAssets {
    * Ten calibration images made from the test media: each face image as is, flipped, darker and
    * smaller in a grey frame, and two non-face patterns (testsrc, a mandelbrot).
    */
+  /**
+   * A 640×480, 15 fps video: {@code astronaut.png} (a face) for {@code faceSeconds}, then ffmpeg's
+   * test pattern (no face) for {@code patternSeconds} — a person at a door, then gone. Written as
+   * {@code dir/door.mp4}.
+   */
+  public static Path faceThenPattern(Path dir, int faceSeconds, int patternSeconds) {
+    try {
+      Files.createDirectories(dir);
+      Path face =
+          ffmpeg(
+              dir.resolve("face.mp4"),
+              "-loop",
+              "1",
+              "-i",
+              media("astronaut.png").toString(),
+              "-t",
+              Integer.toString(faceSeconds),
+              "-r",
+              "15",
+              "-vf",
+              "scale=480:480,pad=640:480:80:0",
+              "-pix_fmt",
+              "yuv420p");
+      Path pattern =
+          ffmpeg(
+              dir.resolve("pattern.mp4"),
+              "-f",
+              "lavfi",
+              "-i",
+              "testsrc=size=640x480:rate=15",
+              "-t",
+              Integer.toString(patternSeconds),
+              "-pix_fmt",
+              "yuv420p");
+      Path list =
+          Files.writeString(
+              dir.resolve("list.txt"), "file '" + face + "'\nfile '" + pattern + "'\n");
+      return ffmpeg(
+          dir.resolve("door.mp4"),
+          "-f",
+          "concat",
+          "-safe",
+          "0",
+          "-i",
+          list.toString(),
+          "-c",
+          "copy");
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
+
   public static Path calibrationImages(Path dir) {
     try {
       java.nio.file.Files.createDirectories(dir);

@@ -79,9 +79,7 @@ public final class BridgeLink implements AutoCloseable {
       o =
           o.withSocketFactory(
               dev.massedge.sync.broker.DeviceTls.socketFactory(
-                  Path.of(config.mqttTlsCa()),
-                  config.mqttTlsCert() == null ? null : Path.of(config.mqttTlsCert()),
-                  config.mqttTlsKey() == null ? null : Path.of(config.mqttTlsKey())));
+                  config.mqttTlsCa(), config.mqttTlsCert(), config.mqttTlsKey()));
     }
     if (config.mqttUsername() != null && broker == null) {
       o =

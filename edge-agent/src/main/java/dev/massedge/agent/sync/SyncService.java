@@ -100,9 +100,7 @@ public class SyncService implements AutoCloseable {
         o =
             o.withSocketFactory(
                 dev.massedge.sync.broker.DeviceTls.socketFactory(
-                    Path.of(config.tlsCa()),
-                    config.tlsCert() == null ? null : Path.of(config.tlsCert()),
-                    config.tlsKey() == null ? null : Path.of(config.tlsKey())));
+                    config.tlsCa(), config.tlsCert(), config.tlsKey()));
       } catch (java.io.IOException e) {
         throw new io.micronaut.context.exceptions.ConfigurationException(
             "mass.sync.tls-ca / tls-cert / tls-key: " + e.getMessage(), e);

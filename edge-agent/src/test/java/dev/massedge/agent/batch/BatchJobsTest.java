@@ -1,5 +1,6 @@
 package dev.massedge.agent.batch;
 
+import static dev.massedge.agent.AgentClient.input;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -52,15 +53,6 @@ class BatchJobsTest {
     agent.close();
   }
 
-  static Map<String, Object> input(String name, String type, long[] shape, Object data) {
-    Map<String, Object> m = new LinkedHashMap<>();
-    m.put("name", name);
-    m.put("datatype", type);
-    m.put("shape", shape);
-    m.put("data", data);
-    return m;
-  }
-
   static JsonNode awaitEnd(String id) {
     JsonNode[] last = new JsonNode[1];
     await()
@@ -88,37 +80,9 @@ class BatchJobsTest {
   @Test
   void aVideoATensorFileAndPicturesInOneJob() throws Exception {
     Path in = Files.createDirectories(root.resolve("mixed"));
-    Path face =
-        TestAssets.ffmpeg(
-            tmp.resolve("face.mp4"),
-            "-loop",
-            "1",
-            "-i",
-            TestAssets.media("astronaut.png").toString(),
-            "-t",
-            "3",
-            "-r",
-            "15",
-            "-vf",
-            "scale=480:480,pad=640:480:80:0",
-            "-pix_fmt",
-            "yuv420p");
-    Path pattern =
-        TestAssets.ffmpeg(
-            tmp.resolve("pattern.mp4"),
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc=size=640x480:rate=15",
-            "-t",
-            "3",
-            "-pix_fmt",
-            "yuv420p");
-    Path list =
-        Files.writeString(tmp.resolve("list.txt"), "file '" + face + "'\nfile '" + pattern + "'\n");
-    TestAssets.ffmpeg(
-        in.resolve("door.mp4"), "-f", "concat", "-safe", "0", "-i", list.toString(), "-c", "copy");
-    Files.write(in.resolve("cut.mp4"), java.util.Arrays.copyOf(Files.readAllBytes(face), 3000));
+    Path door = TestAssets.faceThenPattern(tmp.resolve("video"), 3, 3);
+    Files.copy(door, in.resolve("door.mp4"));
+    Files.write(in.resolve("cut.mp4"), java.util.Arrays.copyOf(Files.readAllBytes(door), 3000));
     Files.copy(TestAssets.media("astronaut.png"), in.resolve("astronaut.png"));
 
     Random rnd = new Random(7);

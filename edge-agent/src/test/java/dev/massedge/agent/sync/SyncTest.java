@@ -80,13 +80,7 @@ class SyncTest {
             .atMost(Duration.ofSeconds(20))
             .until(() -> bridge.status.getOrDefault(device, "").contains("\"online\":true"));
         bridge.desire(device, "face-short", v2);
-        await()
-            .atMost(Duration.ofSeconds(60))
-            .until(
-                () -> {
-                  SyncMessage.ModelState s = bridge.last(device, "face-short");
-                  return s != null && s.state().equals("active") && "2".equals(s.active());
-                });
+        awaitActive(bridge, device, "2");
         assertThat(models.require("face-short", null).version()).isEqualTo("2");
         assertThat(infer(agent)).contains("\"model_version\":\"2\"");
         List<String> states =
@@ -246,13 +240,7 @@ class SyncTest {
       try (EmbeddedServer agent = ApplicationContext.run(EmbeddedServer.class, props)) {
         await().atMost(Duration.ofSeconds(20)).until(() -> bridge.status.containsKey(device));
         bridge.desire(device, "face-short", bridge.publish(v2));
-        await()
-            .atMost(Duration.ofSeconds(60))
-            .until(
-                () -> {
-                  SyncMessage.ModelState st = bridge.last(device, "face-short");
-                  return st != null && st.state().equals("active") && "2".equals(st.active());
-                });
+        awaitActive(bridge, device, "2");
         assertThat(infer(agent)).contains("\"model_version\":\"2\"");
       }
       // on disk: every chunk and the model file sealed; not a slice of the model in clear
@@ -289,6 +277,17 @@ class SyncTest {
       assertThatThrownBy(() -> ApplicationContext.run(EmbeddedServer.class, props).close())
           .hasStackTraceContaining("mass.sync.model-key-file");
     }
+  }
+
+  /** Waits until the device reports face-short {@code version} active (committed). */
+  static void awaitActive(Bridge bridge, String device, String version) {
+    await()
+        .atMost(Duration.ofSeconds(60))
+        .until(
+            () -> {
+              SyncMessage.ModelState s = bridge.last(device, "face-short");
+              return s != null && s.state().equals("active") && version.equals(s.active());
+            });
   }
 
   static int indexOf(byte[] hay, byte[] needle) {

@@ -29,6 +29,15 @@ public final class DeviceTls {
     return context(ca, cert, key).getSocketFactory();
   }
 
+  /**
+   * {@link #socketFactory(Path, Path, Path)} from configuration values (cert and key may be null).
+   */
+  public static SSLSocketFactory socketFactory(String ca, String cert, String key)
+      throws IOException {
+    return socketFactory(
+        Path.of(ca), cert == null ? null : Path.of(cert), key == null ? null : Path.of(key));
+  }
+
   public static SSLContext context(Path ca, Path cert, Path key) throws IOException {
     try {
       KeyStore trust = KeyStore.getInstance("PKCS12");
