@@ -1,0 +1,57 @@
+#!/bin/sh
+# Builds the agent bundle for one platform: ./edge-agent/packaging/build-bundle.sh linux-x64|linux-aarch64 OUT
+#   OUT/edge-agent.jar, OUT/lib/ (only this platform's natives: ONNX Runtime repacked, the matching
+#   TensorFlow Lite / JavaCPP jars), OUT/bin/, OUT/jvm.options, OUT/models/, and OUT/runtime/ (a
+#   jlink-trimmed Java runtime) when the platform is this machine's.
+# Needs the agent built (./mvnw -B install -DskipTests) and the models fetched (./mass models).
+set -eu
+platform="$1"
+out="$2"
+root="$(cd "$(dirname "$0")/../.." && pwd)"
+agent="$root/edge-agent"
+case "$platform" in
+  linux-x64) ort=linux-x64; cpp=linux-x86_64 ;;
+  linux-aarch64) ort=linux-aarch64; cpp=linux-arm64 ;;
+  *) echo "build-bundle: unknown platform '$platform' (linux-x64 or linux-aarch64)" >&2; exit 2 ;;
+esac
+[ -f "$agent/target/edge-agent.jar" ] || { echo "build-bundle: build the agent first (./mvnw -B install -DskipTests)" >&2; exit 1; }
+rm -rf "$out"
+mkdir -p "$out/lib" "$out/bin" "$out/models"
+cp "$agent/target/edge-agent.jar" "$out/"
+cp "$agent/jvm.options" "$out/"
+cp "$agent/packaging/bin/mass-agent" "$agent/packaging/bin/mass-agent-watchdog" "$out/bin/"
+for jar in "$agent"/target/lib/*.jar; do
+  name="$(basename "$jar")"
+  case "$name" in
+    onnxruntime-*.jar)
+      # ONNX Runtime ships every platform's natives in one jar: keep this platform's only
+      tmp="$(mktemp -d)"
+      (cd "$tmp" && unzip -q "$jar" && find ai/onnxruntime/native -mindepth 1 -maxdepth 1 -type d ! -name "$ort" -exec rm -rf {} +)
+      (cd "$tmp" && zip -q -r -X "$out/lib/$name" .)
+      rm -rf "$tmp" ;;
+    *-linux-x86_64.jar)
+      if [ "$cpp" = linux-x86_64 ]; then cp "$jar" "$out/lib/"; fi ;;
+    pi4j-plugin-mock-*.jar) ;; # tests only: a device has its real GPIO
+    *) cp "$jar" "$out/lib/" ;;
+  esac
+done
+if [ "$cpp" != linux-x86_64 ]; then
+  # the JavaCPP natives of that platform: copied by the agent's build (target/platform/)
+  natives="$agent/target/platform/$cpp"
+  ls "$natives"/*-"$cpp".jar >/dev/null 2>&1 || { echo "build-bundle: $natives is empty: build the agent with ./mvnw -B install -DskipTests" >&2; exit 1; }
+  cp "$natives"/*-"$cpp".jar "$out/lib/"
+fi
+for m in face-blazeface-128 vad-silero; do
+  [ -d "$root/models/$m" ] && cp -r "$root/models/$m" "$out/models/"
+done
+host="$(uname -m)"
+if { [ "$host" = x86_64 ] && [ "$platform" = linux-x64 ]; } || { [ "$host" = aarch64 ] && [ "$platform" = linux-aarch64 ]; }; then
+  # the modules the agent's jars need (jdeps), and no more
+  modules="$(jdeps --multi-release 17 --ignore-missing-deps --print-module-deps --class-path "$out/lib/*" "$out/edge-agent.jar" 2>/dev/null || true)"
+  [ -n "$modules" ] || modules=java.base,java.desktop,java.logging,java.management,java.naming,java.net.http,java.sql,jdk.unsupported
+  # and what jdeps cannot see: TLS with EC keys, DNS, the management agent for jcmd, and the jar
+  # file system Micronaut finds as a service at run time
+  modules="$modules,jdk.crypto.ec,jdk.naming.dns,jdk.management,jdk.zipfs"
+  jlink --add-modules "$modules" --strip-debug --no-header-files --no-man-pages --compress=2 --output "$out/runtime"
+fi
+echo "bundle $platform: $out ($(du -sh "$out" | cut -f1))"

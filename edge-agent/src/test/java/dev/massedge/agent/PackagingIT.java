@@ -1,0 +1,221 @@
+package dev.massedge.agent;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import java.util.zip.ZipEntry;
+import java.util.zip.ZipFile;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The agent's per-platform bundles and its .deb, built by {@code edge-agent/packaging/} as a user
+ * would: each bundle carries only its own platform's natives; the linux-x64 bundle's jlink runtime
+ * runs the agent and finds a face; the .deb installs into a scratch root, and its systemd units are
+ * valid ({@code systemd-analyze verify}).
+ */
+class PackagingIT {
+  static final Path ROOT = Path.of(System.getProperty("user.dir")).getParent();
+  static final Path PACKAGING = ROOT.resolve("edge-agent/packaging");
+  @TempDir Path tmp;
+
+  static String run(Path log, String... cmd) throws Exception {
+    Process p =
+        new ProcessBuilder(cmd)
+            .directory(ROOT.toFile())
+            .redirectErrorStream(true)
+            .redirectOutput(log.toFile())
+            .start();
+    assertThat(p.waitFor(300, TimeUnit.SECONDS)).as(String.join(" ", cmd)).isTrue();
+    String out = Files.readString(log);
+    assertThat(p.exitValue()).as(String.join(" ", cmd) + "\n" + out).isZero();
+    return out;
+  }
+
+  /** The ELF machine of every native library in the bundle's jars, by library name. */
+  static List<String> natives(Path bundle) throws IOException {
+    List<String> found = new ArrayList<>();
+    try (Stream<Path> jars = Files.list(bundle.resolve("lib"))) {
+      for (Path jar : jars.toList()) {
+        try (ZipFile z = new ZipFile(jar.toFile())) {
+          for (ZipEntry e : java.util.Collections.list(z.entries())) {
+            String n = e.getName();
+            if (n.endsWith(".dylib") || n.endsWith(".dll") || n.endsWith(".jnilib")) {
+              found.add("foreign " + n);
+            } else if (!e.isDirectory() && (n.endsWith(".so") || n.matches(".*\\.so\\.[0-9.]+"))) {
+              try (InputStream in = z.getInputStream(e)) {
+                byte[] h = in.readNBytes(20);
+                boolean elf =
+                    h.length == 20 && h[0] == 0x7f && h[1] == 'E' && h[2] == 'L' && h[3] == 'F';
+                int machine = elf ? (h[18] & 0xff) | (h[19] & 0xff) << 8 : -1;
+                found.add(
+                    (machine == 62 ? "x86-64" : machine == 183 ? "aarch64" : "machine " + machine)
+                        + " "
+                        + n);
+              }
+            }
+          }
+        }
+      }
+    }
+    return found;
+  }
+
+  @Test
+  void bundlesCarryOnlyTheirOwnNativesAndTheDebInstallsAValidService() throws Exception {
+    Path x64 = tmp.resolve("bundle-linux-x64");
+    Path arm = tmp.resolve("bundle-linux-aarch64");
+    run(
+        tmp.resolve("x64.log"),
+        PACKAGING.resolve("build-bundle.sh").toString(),
+        "linux-x64",
+        x64.toString());
+    run(
+        tmp.resolve("arm.log"),
+        PACKAGING.resolve("build-bundle.sh").toString(),
+        "linux-aarch64",
+        arm.toString());
+
+    List<String> x = natives(x64);
+    List<String> a = natives(arm);
+    assertThat(x).isNotEmpty().allMatch(n -> n.startsWith("x86-64 "), "x86-64 natives only");
+    assertThat(a).isNotEmpty().allMatch(n -> n.startsWith("aarch64 "), "aarch64 natives only");
+    assertThat(x)
+        .anyMatch(n -> n.contains("libonnxruntime.so"))
+        .anyMatch(n -> n.contains("tensorflowlite"));
+    assertThat(a)
+        .anyMatch(n -> n.contains("libonnxruntime.so"))
+        .anyMatch(n -> n.contains("tensorflowlite"));
+    assertThat(x64.resolve("runtime/bin/java")).isExecutable(); // this machine's platform
+    assertThat(arm.resolve("runtime")).doesNotExist(); // no aarch64 jmods here to link
+    assertThat(arm.resolve("lib/pi4j-plugin-mock-2.8.0.jar")).doesNotExist();
+
+    // the bundle's own trimmed runtime runs the agent
+    int port;
+    try (ServerSocket s = new ServerSocket(0)) {
+      port = s.getLocalPort();
+    }
+    Path data = Files.createDirectories(tmp.resolve("data"));
+    Process agent =
+        new ProcessBuilder(
+                x64.resolve("bin/mass-agent").toString(),
+                "-Dmicronaut.server.port=" + port,
+                "-Dmass.agent.models-dir=" + x64.resolve("models"),
+                "-Dmass.agent.api-token-file=" + data.resolve("api-token"),
+                "-Dmass.sync.store-dir=" + data.resolve("store"),
+                "-Dmass.sync.outbox-dir=" + data.resolve("outbox"),
+                "-Dmass.batch.dir=" + data.resolve("batch"),
+                "-Dmass.coap.enabled=false",
+                "-Djava.io.tmpdir=" + data)
+            .redirectErrorStream(true)
+            .redirectOutput(tmp.resolve("agent.log").toFile())
+            .start();
+    try {
+      HttpClient http = HttpClient.newHttpClient();
+      URI base = URI.create("http://127.0.0.1:" + port);
+      await()
+          .atMost(Duration.ofSeconds(90))
+          .pollInterval(Duration.ofMillis(500))
+          .until(
+              () -> {
+                if (!agent.isAlive()) {
+                  throw new AssertionError(
+                      "the agent died:\n" + Files.readString(tmp.resolve("agent.log")));
+                }
+                try {
+                  return http.send(
+                              HttpRequest.newBuilder(base.resolve("/v2/health/ready")).build(),
+                              HttpResponse.BodyHandlers.discarding())
+                          .statusCode()
+                      == 200;
+                } catch (IOException notYet) {
+                  return false;
+                }
+              });
+      HttpResponse<String> faces =
+          http.send(
+              HttpRequest.newBuilder(base.resolve("/v1/faces"))
+                  .header(
+                      "Authorization",
+                      "Bearer " + Files.readString(data.resolve("api-token")).trim())
+                  .POST(
+                      HttpRequest.BodyPublishers.ofFile(
+                          dev.massedge.inference.TestAssets.media("astronaut.png")))
+                  .build(),
+              HttpResponse.BodyHandlers.ofString());
+      assertThat(faces.statusCode()).as(faces.body()).isEqualTo(200);
+      assertThat(faces.body()).contains("\"score\"");
+    } finally {
+      agent.destroy();
+      agent.waitFor(20, TimeUnit.SECONDS);
+    }
+
+    // the .deb, installed into a scratch root
+    Path deb = tmp.resolve("mass-edge-agent_amd64.deb");
+    run(
+        tmp.resolve("deb.log"),
+        PACKAGING.resolve("build-deb.sh").toString(),
+        x64.toString(),
+        "linux-x64",
+        deb.toString());
+    String info = run(tmp.resolve("info.log"), "dpkg-deb", "--info", deb.toString());
+    assertThat(info)
+        .contains("Package: mass-edge-agent")
+        .contains("Architecture: amd64")
+        .contains("conffiles");
+    Path scratch = tmp.resolve("root");
+    Files.createDirectories(scratch.resolve("var/lib/dpkg/updates"));
+    Files.createDirectories(scratch.resolve("var/lib/dpkg/info"));
+    Files.createFile(scratch.resolve("var/lib/dpkg/status"));
+    run(
+        tmp.resolve("dpkg.log"),
+        "dpkg",
+        "--root=" + scratch,
+        "--force-not-root",
+        "--force-depends",
+        "--unpack",
+        deb.toString());
+    assertThat(run(tmp.resolve("status.log"), "dpkg", "--root=" + scratch, "-s", "mass-edge-agent"))
+        .contains("Status: install ok unpacked");
+    assertThat(scratch.resolve("opt/mass-edge/agent/bin/mass-agent")).isExecutable();
+    assertThat(scratch.resolve("opt/mass-edge/agent/runtime/bin/java")).isExecutable();
+    assertThat(scratch.resolve("etc/mass-edge/agent.yml.dpkg-new")).exists(); // a conffile
+    Path units = scratch.resolve("lib/systemd/system");
+    assertThat(units.resolve("mass-agent.service")).content().contains("Restart=on-failure");
+
+    Assumptions.assumeTrue(
+        Files.isExecutable(Path.of("/usr/bin/systemd-analyze")),
+        "systemd-analyze is not installed here");
+    // the units are checked against the scratch root: systemd's own targets copied in beside them
+    Path targets = Files.createDirectories(scratch.resolve("usr/lib/systemd/system"));
+    try (Stream<Path> t = Files.list(Path.of("/usr/lib/systemd/system"))) {
+      for (Path p : t.filter(p -> p.toString().endsWith(".target")).toList()) {
+        Files.copy(p, targets.resolve(p.getFileName()), java.nio.file.LinkOption.NOFOLLOW_LINKS);
+      }
+    }
+    run(
+        tmp.resolve("verify.log"),
+        "systemd-analyze",
+        "verify",
+        "--man=no",
+        "--root=" + scratch,
+        units.resolve("mass-agent.service").toString(),
+        units.resolve("mass-agent-watchdog.service").toString(),
+        units.resolve("mass-agent-watchdog.timer").toString());
+  }
+}
