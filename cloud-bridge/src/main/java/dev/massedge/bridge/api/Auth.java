@@ -8,7 +8,6 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.security.MessageDigest;
 import java.security.SecureRandom;
 import java.util.ArrayList;
@@ -53,14 +52,8 @@ public final class Auth {
         byte[] b = new byte[24];
         new SecureRandom().nextBytes(b);
         Files.createDirectories(file.getParent());
-        Path tmp = file.resolveSibling("admin-token.part");
-        Files.deleteIfExists(tmp);
-        Files.createFile(
-            tmp,
-            PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-        Durable.writeSynced(
-            tmp, (HexFormat.of().formatHex(b) + "\n").getBytes(StandardCharsets.UTF_8));
-        Files.move(tmp, file, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        Durable.replaceSecret(
+            file, (HexFormat.of().formatHex(b) + "\n").getBytes(StandardCharsets.UTF_8));
         log.info("made an admin API token in {} (mass.bridge.admin-tokens replaces it)", file);
       }
       add(Files.readString(file).trim(), Role.ADMIN);

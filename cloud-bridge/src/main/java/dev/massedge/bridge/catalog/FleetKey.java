@@ -7,7 +7,6 @@ import jakarta.inject.Singleton;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.security.GeneralSecurityException;
 import java.security.KeyFactory;
 import java.security.KeyPair;
@@ -40,13 +39,7 @@ public final class FleetKey {
               f.generatePrivate(new PKCS8EncodedKeySpec(Files.readAllBytes(priv))));
     } else {
       keys = PackageSignature.newKeyPair();
-      Path tmp = dir.resolve("fleet.key.part");
-      Files.deleteIfExists(tmp);
-      Files.createFile(
-          tmp, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-      Durable.writeSynced(tmp, keys.getPrivate().getEncoded());
-      Files.move(tmp, priv, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
-      Durable.syncDirectory(dir);
+      Durable.replaceSecret(priv, keys.getPrivate().getEncoded());
       Files.writeString(pub, publicKey() + "\n");
       log.info("new fleet signing key {} in {}", keyId(), dir);
     }

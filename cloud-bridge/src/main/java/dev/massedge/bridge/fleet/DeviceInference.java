@@ -46,9 +46,6 @@ public final class DeviceInference {
     }
   }
 
-  /** The binary tensor extension's header over MQTT (as the agent reads it). */
-  static final String HEADER_LENGTH = "inference-header-content-length";
-
   public Answer call(String device, String model, byte[] request, Duration timeout)
       throws InterruptedException {
     return call(device, model, request, -1, timeout);
@@ -90,7 +87,7 @@ public final class DeviceInference {
                   timeout,
                   headerLength < 0
                       ? Map.of()
-                      : Map.of(HEADER_LENGTH, Integer.toString(headerLength)))
+                      : Map.of(Topics.INFER_HEADER_LENGTH, Integer.toString(headerLength)))
               .get(timeout.toMillis() + 1000, TimeUnit.MILLISECONDS);
     } catch (TimeoutException e) {
       return error(504, "device_timeout", "no answer from " + device + " within " + timeout);
@@ -111,7 +108,7 @@ public final class DeviceInference {
           case "internal" -> 502;
           default -> 400; // the request's fault: invalid input, wrong task, bad JSON …
         };
-    String jsonLength = MqttLink.userProperty(answer, HEADER_LENGTH);
+    String jsonLength = MqttLink.userProperty(answer, Topics.INFER_HEADER_LENGTH);
     int length = -1;
     if (jsonLength != null) {
       try {

@@ -14,7 +14,6 @@ import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.security.SecureRandom;
@@ -87,16 +86,8 @@ public final class ApiAuth {
     byte[] raw = new byte[24];
     new SecureRandom().nextBytes(raw);
     String t = Base64.getUrlEncoder().withoutPadding().encodeToString(raw);
-    Path dir = file.toAbsolutePath().getParent();
-    Files.createDirectories(dir);
-    Path tmp = Files.createTempFile(dir, "api-token", ".tmp");
-    try {
-      Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rw-------"));
-    } catch (UnsupportedOperationException notPosix) {
-      // the file system has no modes: the directory's protection is all there is
-    }
-    Files.writeString(tmp, t + "\n", StandardCharsets.UTF_8);
-    Files.move(tmp, file, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+    Files.createDirectories(file.toAbsolutePath().getParent());
+    dev.massedge.sync.io.Durable.replaceSecret(file, (t + "\n").getBytes(StandardCharsets.UTF_8));
     return t;
   }
 

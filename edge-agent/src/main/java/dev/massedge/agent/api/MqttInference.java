@@ -45,12 +45,6 @@ public class MqttInference implements AutoCloseable {
   private final long maxBytes;
   private final ExecutorService pool;
 
-  /**
-   * The binary tensor extension over MQTT: this user property carries what HTTP's {@code
-   * Inference-Header-Content-Length} does (the JSON's length; binary tensor data follows it).
-   */
-  static final String HEADER_LENGTH = "inference-header-content-length";
-
   private final AtomicLong served = new AtomicLong();
   private final AtomicLong refused = new AtomicLong();
   private final AtomicLong unanswerable = new AtomicLong();
@@ -114,20 +108,22 @@ public class MqttInference implements AutoCloseable {
         throw new InferenceException("model_not_found", e.getMessage());
       }
       LoadedModel lm = models.require(model, null);
-      String header = MqttLink.userProperty(m, HEADER_LENGTH);
+      String header = MqttLink.userProperty(m, Topics.INFER_HEADER_LENGTH);
       int headerLength;
       try {
         headerLength = header == null ? -1 : Integer.parseInt(header);
       } catch (NumberFormatException e) {
         throw new dev.massedge.inference.InvalidInputException(
-            "invalid_request", HEADER_LENGTH + " must be a number, not '" + header + "'");
+            "invalid_request",
+            Topics.INFER_HEADER_LENGTH + " must be a number, not '" + header + "'");
       }
       OipCodec.Body out = InferenceProtocolController.run(models, codec, lm, body, headerLength);
       link.respond(
           m,
           out.bytes(),
           out.binary()
-              ? Map.of("status", "ok", HEADER_LENGTH, Integer.toString(out.jsonLength()))
+              ? Map.of(
+                  "status", "ok", Topics.INFER_HEADER_LENGTH, Integer.toString(out.jsonLength()))
               : Map.of("status", "ok"));
       served.incrementAndGet();
     } catch (InferenceException e) {

@@ -2,11 +2,9 @@ package dev.massedge.sync.broker;
 
 import java.io.IOException;
 import java.math.BigInteger;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.security.GeneralSecurityException;
 import java.security.KeyPair;
 import java.security.KeyPairGenerator;
@@ -250,17 +248,5 @@ public final class DeviceCa {
     } catch (GeneralSecurityException e) {
       throw new IOException("no EC P-256 in this JDK", e);
     }
-  }
-
-  static void restrict(Path p) throws IOException {
-    try {
-      Files.setPosixFilePermissions(p, PosixFilePermissions.fromString("rw-------"));
-    } catch (UnsupportedOperationException notPosix) {
-      // no modes on this file system
-    }
-  }
-
-  static byte[] utf8(String s) {
-    return s.getBytes(StandardCharsets.UTF_8);
   }
 }

@@ -90,10 +90,9 @@ public final class DeviceTls {
             password.toCharArray(),
             chain.toArray(new X509Certificate[0]));
       }
-      try (var o = java.nio.file.Files.newOutputStream(out)) {
-        ks.store(o, password.toCharArray());
-      }
-      DeviceCa.restrict(out);
+      java.io.ByteArrayOutputStream o = new java.io.ByteArrayOutputStream();
+      ks.store(o, password.toCharArray());
+      dev.massedge.sync.io.Durable.replaceSecret(out, o.toByteArray());
     } catch (GeneralSecurityException e) {
       throw new IOException("cannot write " + out + ": " + e.getMessage(), e);
     }

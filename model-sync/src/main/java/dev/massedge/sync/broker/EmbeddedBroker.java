@@ -131,7 +131,7 @@ public final class EmbeddedBroker implements AutoCloseable {
     Tls tls = security.tls();
     if (tls != null) {
       // key and trust stores made fresh from the PEM files, with a password for this run only
-      String pw = java.util.HexFormat.of().formatHex(newSecret()).substring(0, 32);
+      String pw = new String(newSecret(), StandardCharsets.US_ASCII);
       Path keystore = home.resolve("conf/server.p12");
       Path truststore = home.resolve("conf/ca.p12");
       DeviceTls.writeStore(keystore, tls.cert(), tls.key(), pw);
@@ -152,7 +152,8 @@ public final class EmbeddedBroker implements AutoCloseable {
     } else {
       this.revoked = null;
     }
-    Files.writeString(
+    // it carries the stores' password: readable by this process's user only
+    dev.massedge.sync.io.Durable.replaceSecret(
         home.resolve("conf/config.xml"),
         """
         <?xml version="1.0"?>
@@ -165,8 +166,8 @@ public final class EmbeddedBroker implements AutoCloseable {
           <mqtt><queued-messages><max-queue-size>%d</max-queue-size></queued-messages></mqtt>
         </hivemq>
         """
-            .formatted(port, bind, tlsListener, maxQueue));
-    DeviceCa.restrict(home.resolve("conf/config.xml"));
+            .formatted(port, bind, tlsListener, maxQueue)
+            .getBytes(StandardCharsets.UTF_8));
     start();
   }
 

@@ -48,12 +48,8 @@ public final class Pem {
 
   /** A private key as PKCS#8 PEM, readable by its owner only. */
   static void writeKey(Path p, PrivateKey k) throws IOException {
-    Path tmp = p.resolveSibling(p.getFileName() + ".tmp");
-    Files.deleteIfExists(tmp);
-    Files.createFile(tmp);
-    DeviceCa.restrict(tmp);
-    Files.writeString(tmp, block("PRIVATE KEY", k.getEncoded()), StandardCharsets.US_ASCII);
-    Files.move(tmp, p, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    dev.massedge.sync.io.Durable.replaceSecret(
+        p, block("PRIVATE KEY", k.getEncoded()).getBytes(StandardCharsets.US_ASCII));
   }
 
   private static List<byte[]> blocks(Path p, String type) throws IOException {

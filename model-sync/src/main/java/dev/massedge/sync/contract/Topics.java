@@ -88,6 +88,12 @@ public final class Topics {
     return device(device) + "/infer/" + model;
   }
 
+  /**
+   * The binary tensor extension over MQTT, both ways: this user property carries what HTTP's {@code
+   * Inference-Header-Content-Length} does (the JSON's length; binary tensor data follows it).
+   */
+  public static final String INFER_HEADER_LENGTH = "inference-header-content-length";
+
   /** A device's subscription to its inference requests. */
   public static String inferRequests(String device) {
     return device(device) + "/infer/+";

@@ -39,6 +39,27 @@ public final class Durable {
     syncDirectory(target.toAbsolutePath().getParent());
   }
 
+  /**
+   * {@link #replace}, for a secret (a key, a token): the temporary file is made readable by its
+   * owner only before a byte is written (where the file system has modes), so no copy is ever
+   * readable by others.
+   */
+  public static void replaceSecret(Path target, byte[] bytes) throws IOException {
+    Path tmp = target.resolveSibling(target.getFileName() + ".part");
+    Files.deleteIfExists(tmp);
+    try {
+      Files.createFile(
+          tmp,
+          java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+              java.nio.file.attribute.PosixFilePermissions.fromString("rw-------")));
+    } catch (UnsupportedOperationException noModes) {
+      Files.createFile(tmp); // the directory's protection is all there is
+    }
+    writeSynced(tmp, bytes);
+    Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    syncDirectory(target.toAbsolutePath().getParent());
+  }
+
   /** Forces a directory's entries (a rename, a new file) to disk where the file system allows. */
   public static void syncDirectory(Path dir) {
     try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
