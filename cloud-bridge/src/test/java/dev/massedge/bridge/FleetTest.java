@@ -11,6 +11,7 @@ import dev.massedge.bridge.testing.FakeDevice;
 import dev.massedge.inference.FineTune;
 import dev.massedge.inference.TestAssets;
 import dev.massedge.sync.contract.SyncMessage;
+import dev.massedge.sync.contract.Topics;
 import dev.massedge.sync.testing.ModelDirs;
 import dev.massedge.sync.testing.TcpProxy;
 import java.nio.charset.StandardCharsets;
@@ -326,6 +327,79 @@ class FleetTest {
       assertThat(acc.path("received").asLong()).isEqualTo(1 + 300 - dropped);
       assertThat(acc.path("droppedOnDevice").asLong()).isEqualTo(dropped);
       assertThat(acc.path("nextSeq").asLong() - acc.path("firstSeq").asLong()).isEqualTo(301);
+    }
+  }
+
+  @Test
+  void recordsStoredAheadOfAGapThenDroppedByTheDeviceAreNotCountedTwiceAndArePassed()
+      throws Exception {
+    // found by the fleet simulator's faults: a device whose oldest unconfirmed records overflowed
+    // its quota while later ones were already stored ahead of a gap was counted as dropping those
+    // stored ones too, and its position then never passed the records stored ahead of it
+    try (dev.massedge.sync.link.MqttLink gap =
+        new dev.massedge.sync.link.MqttLink(
+                new dev.massedge.sync.link.MqttLink.Options(bridge.mqttUrl, "gap-1")
+                    .withCredentials("gap-1", null))
+            .start()) {
+      await().atMost(Duration.ofSeconds(20)).until(gap::connected);
+      gap.publish(
+              Topics.status("gap-1"),
+              dev.massedge.sync.contract.SyncCodec.write(
+                  new SyncMessage.Status(
+                      dev.massedge.sync.contract.SyncCodec.SCHEMA,
+                      true,
+                      "test",
+                      "x86_64",
+                      "none",
+                      Map.of(),
+                      System.currentTimeMillis())),
+              1,
+              true)
+          .get();
+      await()
+          .atMost(Duration.ofSeconds(20))
+          .until(() -> api.get("/api/v1/devices/gap-1").status() == 200);
+      List<Long> acks = new java.util.concurrent.CopyOnWriteArrayList<>();
+      gap.subscribe(
+          Topics.telemetryAck("gap-1"),
+          1,
+          (topic, m) ->
+              acks.add(
+                  dev.massedge.sync.contract.SyncCodec.read(
+                          m.getPayload(), SyncMessage.TelemetryAck.class)
+                      .seq()));
+      // 0 arrives; 1 is lost; 2 and 3 arrive ahead of the gap; the device drops 1 and 2 over its
+      // quota (it never had them confirmed) and sends 4 saying it keeps records from 3 on
+      long[][] sent = {{0, 0}, {2, 0}, {3, 0}, {4, 3}};
+      for (long[] r : sent) {
+        var props = new org.eclipse.paho.mqttv5.common.packet.MqttProperties();
+        props.setUserProperties(
+            List.of(
+                new org.eclipse.paho.mqttv5.common.packet.UserProperty("seq", Long.toString(r[0])),
+                new org.eclipse.paho.mqttv5.common.packet.UserProperty(
+                    "from", Long.toString(r[1]))));
+        byte[] batch =
+            dev.massedge.sync.contract.SyncCodec.write(
+                new SyncMessage.TelemetryBatch(
+                    dev.massedge.sync.contract.SyncCodec.SCHEMA,
+                    r[0],
+                    List.of(new SyncMessage.Metric("gap.n", Map.of(), r[0], 1 + r[0]))));
+        gap.publish(Topics.telemetry("gap-1"), batch, 1, false, props).get();
+        await()
+            .atMost(Duration.ofSeconds(20))
+            .until(
+                () -> {
+                  JsonNode acc = api.ok("/api/v1/devices/gap-1").path("telemetry");
+                  return acc.path("received").asLong() == List.of(sent).indexOf(r) + 1;
+                });
+      }
+      await().atMost(Duration.ofSeconds(20)).until(() -> acks.contains(4L));
+      JsonNode acc = api.ok("/api/v1/devices/gap-1").path("telemetry");
+      assertThat(acc.path("nextSeq").asLong()).as(acc.toString()).isEqualTo(5);
+      assertThat(acc.path("received").asLong()).isEqualTo(4);
+      assertThat(acc.path("droppedOnDevice").asLong()).as("only 1 was dropped").isEqualTo(1);
+      assertThat(acc.path("pendingAhead").asLong()).isZero();
+      assertThat(api.ok("/api/v1/telemetry?device=gap-1&name=gap.n").size()).isEqualTo(4);
     }
   }
 

@@ -161,16 +161,26 @@ public final class TelemetryIngest implements AutoCloseable {
     }
     if (seq > next && from > next) {
       // the device dropped these over its outbox quota before they could be confirmed: counted,
-      // and not waited for (they will never come)
+      // and not waited for (they will never come). Those among them stored ahead of a gap are
+      // stored, not dropped (the device could not know: confirmations only pass whole prefixes).
+      long storedAhead =
+          Db.asLong(
+              db.query(
+                      "select count(*) as n from outbox_received where device_id = ? and seq < ?",
+                      device,
+                      from)
+                  .get(0)
+                  .get("n"));
       db.update(
           "update outbox_positions set next_seq = ?, dropped_on_device = dropped_on_device + ?"
               + " where device_id = ?",
           from,
-          from - next,
+          from - next - storedAhead,
           device);
       db.update("delete from outbox_received where device_id = ? and seq < ?", device, from);
-      droppedOnDevice.addAndGet(from - next);
-      next = from;
+      droppedOnDevice.addAndGet(from - next - storedAhead);
+      // records stored ahead from the device's first kept one on are passed too
+      next = pass(device, from);
     }
     if (seq < next
         || !db.query("select seq from outbox_received where device_id = ? and seq = ?", device, seq)
@@ -200,24 +210,33 @@ public final class TelemetryIngest implements AutoCloseable {
       return Outcome.AHEAD;
     }
     // the next one: the position passes it and every record stored ahead right after it
-    long n = seq + 1;
+    long n = pass(device, seq + 1);
+    toAck.merge(device, n - 1, Math::max);
+    return Outcome.STORED;
+  }
+
+  /**
+   * Moves the device's position to {@code n} and on over the records stored ahead right after it;
+   * returns the new position.
+   */
+  private long pass(String device, long n) {
+    long start = n;
     for (Map<String, Object> r :
         db.query(
-            "select seq from outbox_received where device_id = ? and seq > ? order by seq limit"
+            "select seq from outbox_received where device_id = ? and seq >= ? order by seq limit"
                 + " 10000",
             device,
-            seq)) {
+            n)) {
       if (Db.asLong(r.get("seq")) != n) {
         break;
       }
       n++;
     }
-    if (n > seq + 1) {
+    if (n > start) {
       db.update("delete from outbox_received where device_id = ? and seq < ?", device, n);
     }
     db.update("update outbox_positions set next_seq = ? where device_id = ?", n, device);
-    toAck.merge(device, n - 1, Math::max);
-    return Outcome.STORED;
+    return n;
   }
 
   private void sendAcks() {
