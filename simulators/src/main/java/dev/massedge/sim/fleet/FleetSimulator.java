@@ -48,7 +48,26 @@ public final class FleetSimulator {
       long telemetrySent,
       long telemetryConfirmed,
       long heapMb,
-      int threads) {}
+      int threads,
+      Accounting accounting) {}
+
+  /**
+   * Where every telemetry batch went: sent by the devices (each once, however often it was sent
+   * again), stored by the bridge, dropped over a device's outbox quota (counted by the devices and,
+   * from the batches' {@code from}, by the bridge), and lost — sent, neither stored nor counted.
+   */
+  public record Accounting(
+      long sent,
+      long stored,
+      long droppedByDevices,
+      long droppedCountedByBridge,
+      long lost,
+      long unconfirmed,
+      long resent,
+      long reconnects,
+      long crashes,
+      long chunkRequestsAgain,
+      int faults) {}
 
   public FleetSimulator(Scenario scenario, String bridge, String token, Path out, PrintStream log) {
     this.scenario = scenario;
@@ -84,15 +103,37 @@ public final class FleetSimulator {
             });
     List<VirtualDevice> fleet = new ArrayList<>();
     long t0 = System.nanoTime();
-    for (int i = 1; i <= scenario.devices(); i++) {
-      fleet.add(
-          new VirtualDevice(
-              String.format(Locale.ROOT, "%s-%04d", scenario.prefix(), i),
-              scenario,
-              trust,
-              timer,
-              i));
+    int brokerPort = java.net.URI.create(scenario.broker()).getPort();
+    try (FaultProxy proxy =
+        scenario.faults().isEmpty() ? null : new FaultProxy(brokerPort, FAULT_LANES)) {
+      for (int i = 1; i <= scenario.devices(); i++) {
+        fleet.add(
+            new VirtualDevice(
+                String.format(Locale.ROOT, "%s-%04d", scenario.prefix(), i),
+                scenario,
+                proxy == null ? brokerPort : proxy.port(i - 1),
+                trust,
+                timer,
+                i));
+      }
+      if (proxy != null) {
+        log.printf(
+            Locale.ROOT,
+            "faults: the devices connect through a fault proxy (%d lanes of %d devices)%n",
+            FAULT_LANES,
+            (scenario.devices() + FAULT_LANES - 1) / FAULT_LANES);
+      }
+      return run(fleet, proxy, t0);
+    } finally {
+      timer.shutdownNow();
     }
+  }
+
+  /** Lanes of the fault proxy: a fault's share of the fleet is rounded up to twentieths. */
+  static final int FAULT_LANES = 20;
+
+  private Result run(List<VirtualDevice> fleet, FaultProxy proxy, long t0) throws Exception {
+    faultsEnd = System.nanoTime();
     for (int i = 0; i < fleet.size(); i += 100) {
       CompletableFuture.allOf(
               fleet.subList(i, Math.min(fleet.size(), i + 100)).stream()
@@ -135,6 +176,7 @@ public final class FleetSimulator {
                   "gates", gates));
       long id = r.path("id").asLong();
       long start = System.nanoTime();
+      faultsEnd = schedule(fleet, proxy, start);
       long deadline = start + TimeUnit.SECONDS.toNanos(scenario.timeoutSeconds());
       String last = "";
       while (true) {
@@ -168,6 +210,9 @@ public final class FleetSimulator {
         Thread.sleep(500);
       }
     }
+    if (scenario.rolloutVersion() == null) {
+      faultsEnd = schedule(fleet, proxy, System.nanoTime());
+    }
     double ingestPerSecond = Double.NaN;
     double rowsPerSecond = Double.NaN;
     if (scenario.holdSeconds() > 0) {
@@ -180,8 +225,12 @@ public final class FleetSimulator {
       ingestPerSecond = (after.path("records").asLong() - before.path("records").asLong()) / dt;
       rowsPerSecond = (after.path("metrics").asLong() - before.path("metrics").asLong()) / dt;
     }
-    Thread.sleep(Math.min(5000, 2 * scenario.telemetryIntervalMillis()));
-    timer.shutdownNow();
+    long left = faultsEnd - System.nanoTime();
+    if (left > 0) {
+      log.printf(Locale.ROOT, "waiting %.0f s for the faults to end%n", left / 1e9);
+      TimeUnit.NANOSECONDS.sleep(left);
+    }
+    Accounting accounting = drain(fleet);
     long sent = 0;
     long confirmed = 0;
     List<String> csv = new ArrayList<>();
@@ -218,7 +267,8 @@ public final class FleetSimulator {
             sent,
             confirmed,
             (rt.totalMemory() - rt.freeMemory()) >> 20,
-            Thread.activeCount());
+            Thread.activeCount(),
+            accounting);
     for (VirtualDevice d : fleet) {
       d.stop();
     }
@@ -239,6 +289,24 @@ public final class FleetSimulator {
         result.telemetryConfirmed(),
         result.heapMb(),
         result.threads());
+    log.println();
+    log.println(
+        "| telemetry batches sent | stored by the bridge | dropped over a quota (devices / bridge) | lost | unconfirmed | sent again | reconnections | crashes | chunk requests asked again | faults |");
+    log.println("|---|---|---|---|---|---|---|---|---|---|");
+    log.printf(
+        Locale.ROOT,
+        "| %d | %d | %d / %d | %d | %d | %d | %d | %d | %d | %d |%n",
+        accounting.sent(),
+        accounting.stored(),
+        accounting.droppedByDevices(),
+        accounting.droppedCountedByBridge(),
+        accounting.lost(),
+        accounting.unconfirmed(),
+        accounting.resent(),
+        accounting.reconnects(),
+        accounting.crashes(),
+        accounting.chunkRequestsAgain(),
+        accounting.faults());
     if (scenario.holdSeconds() > 0) {
       double offered = fleet.size() * 1000.0 / scenario.telemetryIntervalMillis();
       log.printf(
@@ -254,6 +322,141 @@ public final class FleetSimulator {
     }
     log.println("report: " + out.resolve("devices.csv") + ", " + out.resolve("rollout.png"));
     return result;
+  }
+
+  private long faultsEnd;
+
+  /**
+   * Schedules the scenario's faults from {@code start}; returns when the last one ends (nanoTime).
+   */
+  private long schedule(List<VirtualDevice> fleet, FaultProxy proxy, long start) {
+    long end = start;
+    if (proxy == null) {
+      return end;
+    }
+    ScheduledExecutorService faults =
+        Executors.newSingleThreadScheduledExecutor(
+            r -> {
+              Thread t = new Thread(r, "sim-faults");
+              t.setDaemon(true);
+              return t;
+            });
+    for (Scenario.Fault f : scenario.faults()) {
+      long at = (long) (f.at() * 1000);
+      long until = at + (f.kind().equals("reset") ? 0 : (long) (f.seconds() * 1000));
+      end = Math.max(end, start + TimeUnit.MILLISECONDS.toNanos(until));
+      List<VirtualDevice> hit = new ArrayList<>();
+      for (int i = 0; i < fleet.size(); i++) {
+        if (proxy.covers(f.from(), f.share(), i)) {
+          hit.add(fleet.get(i));
+        }
+      }
+      Runnable begin;
+      Runnable stop;
+      switch (f.kind()) {
+        case "cut" -> {
+          begin = () -> proxy.change(f.from(), f.share(), c -> c.withCut(true));
+          stop = () -> proxy.change(f.from(), f.share(), c -> c.withCut(false));
+        }
+        case "latency" -> {
+          begin =
+              () ->
+                  proxy.change(
+                      f.from(), f.share(), c -> c.withLatency(f.millis(), f.jitterMillis()));
+          stop = () -> proxy.change(f.from(), f.share(), c -> c.withLatency(0, 0));
+        }
+        case "bandwidth" -> {
+          begin = () -> proxy.change(f.from(), f.share(), c -> c.withBandwidth(f.bytesPerSecond()));
+          stop = () -> proxy.change(f.from(), f.share(), c -> c.withBandwidth(0));
+        }
+        case "reset" -> {
+          begin = () -> proxy.reset(f.from(), f.share());
+          stop = null;
+        }
+        default -> {
+          begin = () -> hit.forEach(VirtualDevice::crash);
+          stop = () -> hit.forEach(VirtualDevice::restart);
+        }
+      }
+      faults.schedule(
+          () -> {
+            log.printf(
+                Locale.ROOT,
+                "%6.1f s  fault: %s (%d devices)%n",
+                (System.nanoTime() - start) / 1e9,
+                f.describe(),
+                hit.size());
+            begin.run();
+          },
+          at,
+          TimeUnit.MILLISECONDS);
+      if (stop != null) {
+        faults.schedule(
+            () -> {
+              stop.run();
+              log.printf(
+                  Locale.ROOT,
+                  "%6.1f s  fault over: %s%n",
+                  (System.nanoTime() - start) / 1e9,
+                  f.kind());
+            },
+            until,
+            TimeUnit.MILLISECONDS);
+      }
+    }
+    faults.shutdown();
+    return end + TimeUnit.SECONDS.toNanos(1);
+  }
+
+  /**
+   * Stops the telemetry, lets the devices' outboxes drain (up to 120 s) and accounts for every
+   * batch with the bridge's per-device positions.
+   */
+  private Accounting drain(List<VirtualDevice> fleet) throws Exception {
+    fleet.forEach(VirtualDevice::stopProducing);
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+    long unconfirmed;
+    while ((unconfirmed = fleet.stream().mapToLong(VirtualDevice::unconfirmed).sum()) > 0
+        && System.nanoTime() < deadline) {
+      Thread.sleep(250);
+    }
+    if (unconfirmed > 0) {
+      log.printf(
+          Locale.ROOT, "%d telemetry batches still unconfirmed after 120 s, e.g.%n", unconfirmed);
+      fleet.stream()
+          .filter(d -> d.unconfirmed() > 0)
+          .limit(5)
+          .forEach(d -> log.println("  " + d.outboxState()));
+    }
+    long sent = 0;
+    long stored = 0;
+    long dropped = 0;
+    long droppedBridge = 0;
+    long lost = 0;
+    for (VirtualDevice d : fleet) {
+      JsonNode acc = api.get("/api/v1/devices/" + d.id()).path("telemetry");
+      long n = d.sent();
+      long received = acc.path("received").asLong();
+      long counted = acc.path("droppedOnDevice").asLong();
+      sent += n;
+      stored += received;
+      dropped += d.dropped.get();
+      droppedBridge += counted;
+      // from its first batch on (firstSeq 0), the bridge has stored each one or counted it dropped
+      lost += n - received - counted;
+    }
+    return new Accounting(
+        sent,
+        stored,
+        dropped,
+        droppedBridge,
+        lost,
+        unconfirmed,
+        fleet.stream().mapToLong(d -> d.resent.get()).sum(),
+        fleet.stream().mapToLong(d -> d.reconnects.get()).sum(),
+        fleet.stream().mapToLong(d -> d.crashes.get()).sum(),
+        fleet.stream().mapToLong(d -> d.askRetries.get()).sum(),
+        scenario.faults().size());
   }
 
   /**

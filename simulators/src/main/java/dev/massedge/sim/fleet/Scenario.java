@@ -32,6 +32,10 @@ import org.yaml.snakeyaml.Yaml;
  * @param rolloutSizeBytes when positive, the simulator makes the rollout's version itself: the
  *     bundled model padded with an unused, incompressible initializer to this size, uploaded unless
  *     the catalog has the version
+ * @param outboxBatches telemetry batches a device keeps unconfirmed; over it the oldest is dropped
+ *     and counted
+ * @param faults what goes wrong, and when (empty: nothing; the devices then connect straight to the
+ *     broker)
  */
 public record Scenario(
     int devices,
@@ -51,7 +55,51 @@ public record Scenario(
     double failureThreshold,
     int timeoutSeconds,
     int holdSeconds,
-    long rolloutSizeBytes) {
+    long rolloutSizeBytes,
+    int outboxBatches,
+    List<Fault> faults) {
+
+  /** The kinds of fault a scenario can schedule. */
+  public static final List<String> FAULT_KINDS =
+      List.of("cut", "latency", "bandwidth", "reset", "crash");
+
+  /**
+   * A fault on a share of the fleet — {@code share} of it from {@code from} (both in twentieths of
+   * the fleet: the fault proxy's lanes), so that faults can hit the same devices or different ones
+   * — {@code at} seconds after the rollout starts (after the fleet is online when there is no
+   * rollout), lasting {@code seconds}: {@code cut} (the network is gone: connections dropped, new
+   * ones refused), {@code latency} ({@code ms} plus up to {@code jitter-ms}, each way), {@code
+   * bandwidth} ({@code bytes-per-second} each way per connection), {@code reset} (every open
+   * connection reset once; no duration), {@code crash} (the devices die without a DISCONNECT — the
+   * broker sends their wills — and boot again after {@code seconds}).
+   */
+  public record Fault(
+      double at,
+      String kind,
+      double from,
+      double share,
+      double seconds,
+      long millis,
+      long jitterMillis,
+      long bytesPerSecond) {
+
+    /** One line for the log and the report. */
+    public String describe() {
+      String what =
+          switch (kind) {
+            case "latency" -> "latency " + millis + "–" + (millis + jitterMillis) + " ms";
+            case "bandwidth" -> "bandwidth " + bytesPerSecond + " B/s";
+            default -> kind;
+          };
+      return String.format(
+          java.util.Locale.ROOT,
+          "%s on %.0f %% of the fleet from %.0f %%%s",
+          what,
+          share * 100,
+          from * 100,
+          kind.equals("reset") ? "" : String.format(java.util.Locale.ROOT, " for %.0f s", seconds));
+    }
+  }
 
   @SuppressWarnings("unchecked")
   public static Scenario read(Path yaml) throws IOException {
@@ -89,7 +137,9 @@ public record Scenario(
             roll == null ? 0 : ((Number) roll.getOrDefault("failure-threshold", 0.0)).doubleValue(),
             ((Number) m.getOrDefault("timeout-seconds", 600)).intValue(),
             ((Number) m.getOrDefault("hold-seconds", 0)).intValue(),
-            roll == null ? 0 : ((Number) roll.getOrDefault("size-bytes", 0)).longValue());
+            roll == null ? 0 : ((Number) roll.getOrDefault("size-bytes", 0)).longValue(),
+            ((Number) tel.getOrDefault("outbox-batches", 1000)).intValue(),
+            faults((List<Map<String, Object>>) m.getOrDefault("faults", List.of())));
     if (s.devices() < 1 || s.metricsPerBatch() < 3 || s.telemetryIntervalMillis() < 100) {
       throw new IllegalArgumentException(
           "scenario: fleet.devices ≥ 1, telemetry.metrics ≥ 3, telemetry.interval-ms ≥ 100");
@@ -100,6 +150,53 @@ public record Scenario(
       throw new IllegalArgumentException(
           "scenario: activation.success-rate in [0, 1], activation.max-ms ≥ min-ms");
     }
+    if (s.outboxBatches() < 1) {
+      throw new IllegalArgumentException("scenario: telemetry.outbox-batches ≥ 1");
+    }
     return s;
+  }
+
+  private static List<Fault> faults(List<Map<String, Object>> list) {
+    List<Fault> faults = new java.util.ArrayList<>();
+    for (Map<String, Object> f : list) {
+      String kind = String.valueOf(f.get("kind"));
+      if (!FAULT_KINDS.contains(kind)) {
+        throw new IllegalArgumentException(
+            "scenario: faults["
+                + faults.size()
+                + "].kind is one of "
+                + FAULT_KINDS
+                + ", not "
+                + kind);
+      }
+      Fault fault =
+          new Fault(
+              ((Number) f.getOrDefault("at", 0)).doubleValue(),
+              kind,
+              ((Number) f.getOrDefault("from", 0.0)).doubleValue(),
+              ((Number) f.getOrDefault("share", 1.0)).doubleValue(),
+              ((Number) f.getOrDefault("seconds", 10)).doubleValue(),
+              ((Number) f.getOrDefault("ms", 0)).longValue(),
+              ((Number) f.getOrDefault("jitter-ms", 0)).longValue(),
+              ((Number) f.getOrDefault("bytes-per-second", 0)).longValue());
+      if (fault.at() < 0
+          || fault.from() < 0
+          || fault.from() >= 1
+          || fault.share() <= 0
+          || fault.share() > 1
+          || fault.seconds() <= 0
+          || fault.millis() < 0
+          || fault.jitterMillis() < 0
+          || (kind.equals("latency") && fault.millis() + fault.jitterMillis() == 0)
+          || (kind.equals("bandwidth") && fault.bytesPerSecond() <= 0)) {
+        throw new IllegalArgumentException(
+            "scenario: faults["
+                + faults.size()
+                + "]: at ≥ 0, from in [0, 1), share in (0, 1], seconds > 0; latency needs ms or jitter-ms,"
+                + " bandwidth needs bytes-per-second > 0");
+      }
+      faults.add(fault);
+    }
+    return List.copyOf(faults);
   }
 }
