@@ -93,14 +93,7 @@ public final class FleetSimulator {
     Files.createDirectories(out);
     String key = api.get("/api/v1/fleet-key").path("publicKey").asText();
     var trust = VirtualDevice.trusting(key);
-    ScheduledExecutorService timer =
-        Executors.newScheduledThreadPool(
-            2,
-            r -> {
-              Thread t = new Thread(r, "sim-timer");
-              t.setDaemon(true);
-              return t;
-            });
+    ScheduledExecutorService timer = Executors.newScheduledThreadPool(2, daemon("sim-timer"));
     List<VirtualDevice> fleet = new ArrayList<>();
     long t0 = System.nanoTime();
     int brokerPort = java.net.URI.create(scenario.broker()).getPort();
@@ -127,6 +120,14 @@ public final class FleetSimulator {
     } finally {
       timer.shutdownNow();
     }
+  }
+
+  private static java.util.concurrent.ThreadFactory daemon(String name) {
+    return r -> {
+      Thread t = new Thread(r, name);
+      t.setDaemon(true);
+      return t;
+    };
   }
 
   /** Lanes of the fault proxy: a fault's share of the fleet is rounded up to twentieths. */
@@ -335,12 +336,7 @@ public final class FleetSimulator {
       return end;
     }
     ScheduledExecutorService faults =
-        Executors.newSingleThreadScheduledExecutor(
-            r -> {
-              Thread t = new Thread(r, "sim-faults");
-              t.setDaemon(true);
-              return t;
-            });
+        Executors.newSingleThreadScheduledExecutor(daemon("sim-faults"));
     for (Scenario.Fault f : scenario.faults()) {
       long at = (long) (f.at() * 1000);
       long until = at + (f.kind().equals("reset") ? 0 : (long) (f.seconds() * 1000));
