@@ -70,8 +70,8 @@ public record Scenario(
    * rollout), lasting {@code seconds}: {@code cut} (the network is gone: connections dropped, new
    * ones refused), {@code latency} ({@code ms} plus up to {@code jitter-ms}, each way), {@code
    * bandwidth} ({@code bytes-per-second} each way per connection), {@code reset} (every open
-   * connection reset once; no duration), {@code crash} (the devices die without a DISCONNECT — the
-   * broker sends their wills — and boot again after {@code seconds}).
+   * connection reset once; no duration), {@code crash} (the devices die — the broker sends their
+   * wills — and boot again after {@code seconds}).
    */
   public record Fault(
       double at,

@@ -179,9 +179,10 @@ final class VirtualDevice {
   }
 
   /**
-   * The device dies (power cut, kill -9): the connection ends without a DISCONNECT of its own, so
-   * the broker publishes its will; a download in progress is forgotten. The outbox survives, as it
-   * would on disk. {@link #restart} brings it back.
+   * The device dies (power cut, kill -9): its session ends the way a crash looks to the broker,
+   * which publishes its will (the client cannot drop its socket silently: it disconnects with the
+   * reason code that asks for the will); a download in progress is forgotten. The outbox survives,
+   * as it would on disk. {@link #restart} brings it back.
    */
   CompletableFuture<Void> crash() {
     down = true;
