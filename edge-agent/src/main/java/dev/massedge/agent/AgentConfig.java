@@ -16,6 +16,8 @@ import java.util.List;
  * @param defaultVadModel the model {@code /v1/vad} uses when none is named
  * @param tensorrtCacheDir where TensorRT engines are cached when TensorRT is in the chain
  * @param deviceId the device's name in MQTT topics and Home Assistant (default: the host name)
+ * @param models the bundled models to load, by name (default: every one in {@code modelsDir}); the
+ *     others cost no memory. Versions delivered by model sync always load: the fleet asked for them
  */
 @ConfigurationProperties("mass.agent")
 public record AgentConfig(
@@ -28,7 +30,8 @@ public record AgentConfig(
     @Bindable(defaultValue = "false") boolean tensorrtFp16,
     @Bindable(defaultValue = "false") boolean tensorrtInt8,
     @io.micronaut.core.annotation.Nullable String tensorrtCacheDir,
-    @io.micronaut.core.annotation.Nullable String deviceId) {
+    @io.micronaut.core.annotation.Nullable String deviceId,
+    @io.micronaut.core.annotation.Nullable List<String> models) {
 
   /** The device id: {@code mass.agent.device-id}, or the host name made safe for a topic. */
   public String device() {

@@ -29,8 +29,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The agent's models: everything under {@code mass.agent.models-dir}, loaded at start. A model that
- * fails to load is listed as not ready with its reason; the agent still starts and serves the rest.
+ * The agent's models: everything under {@code mass.agent.models-dir} (or the ones {@code
+ * mass.agent.models} names), loaded at start. A model that fails to load is listed as not ready
+ * with its reason; the agent still starts and serves the rest.
  */
 @Context
 public class ModelRegistry implements AutoCloseable {
@@ -107,7 +108,15 @@ public class ModelRegistry implements AutoCloseable {
           });
     }
     Path dir = Path.of(config.modelsDir()).toAbsolutePath();
-    List<LoadedModel> loaded = new java.util.ArrayList<>(repository.loadAll(dir));
+    List<String> wanted = config.models() == null ? List.of() : config.models();
+    List<LoadedModel> loaded =
+        new java.util.ArrayList<>(
+            repository.loadAll(dir, name -> wanted.isEmpty() || wanted.contains(name)));
+    for (String name : wanted) {
+      if (loaded.stream().noneMatch(m -> m.name().equals(name))) {
+        log.warn("mass.agent.models names {}, which is not in {}", name, dir);
+      }
+    }
     if (store != null) {
       // versions delivered by model sync replace the bundled ones: the last committed, verified one
       for (Path d : store.activeDirs()) {

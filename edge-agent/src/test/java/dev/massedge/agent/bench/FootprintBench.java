@@ -20,7 +20,8 @@ import java.util.concurrent.TimeUnit;
  * with each JVM configuration in turn in one run: its RSS after {@code settle} seconds (median of 5
  * samples), heap committed, GC time, frames processed. The configurations: the agent's {@code
  * jvm.options} without the heap floor (the heap starts at its 128 MB cap, as the JVM picks on a
- * machine with this much memory), and {@code jvm.options} as shipped.
+ * machine with this much memory), {@code jvm.options} as shipped, and as shipped with only the
+ * pipelines' models loaded ({@code mass.agent.models}).
  */
 public final class FootprintBench {
   private FootprintBench() {}
@@ -59,12 +60,22 @@ public final class FootprintBench {
         settle);
     double[] before = run("jvm.options without the heap floor", noFloor, root, work, video, settle);
     double[] after = run("jvm.options as shipped", shipped, root, work, video, settle);
+    List<String> onlyUsed = new java.util.ArrayList<>(shipped);
+    onlyUsed.add("-Dmass.agent.models=face-short,vad");
+    double[] used =
+        run("as shipped, only the pipelines' models", onlyUsed, root, work, video, settle);
     System.out.printf(
         Locale.ROOT,
         "shipped / without the floor: RSS %.2fx (%.0f MB less), GC time %.2fx%n",
         after[0] / before[0],
         before[0] - after[0],
         after[2] / Math.max(before[2], 1e-9));
+    System.out.printf(
+        Locale.ROOT,
+        "only the pipelines' models / shipped: RSS %.2fx (%.0f MB less); / without the floor: %.2fx%n",
+        used[0] / after[0],
+        after[0] - used[0],
+        used[0] / before[0]);
   }
 
   /** Returns RSS MB, heap committed MB, GC seconds, frames processed. */
