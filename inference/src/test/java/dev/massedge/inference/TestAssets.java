@@ -61,24 +61,28 @@ public final class TestAssets {
    * test pattern (no face) for {@code patternSeconds} — a person at a door, then gone. Written as
    * {@code dir/door.mp4}.
    */
+  /** A 640×480, 15 fps video of {@code astronaut.png} (a face) for {@code seconds}. */
+  public static Path faceVideo(Path out, int seconds) {
+    return ffmpeg(
+        out,
+        "-loop",
+        "1",
+        "-i",
+        media("astronaut.png").toString(),
+        "-t",
+        Integer.toString(seconds),
+        "-r",
+        "15",
+        "-vf",
+        "scale=480:480,pad=640:480:80:0",
+        "-pix_fmt",
+        "yuv420p");
+  }
+
   public static Path faceThenPattern(Path dir, int faceSeconds, int patternSeconds) {
     try {
       Files.createDirectories(dir);
-      Path face =
-          ffmpeg(
-              dir.resolve("face.mp4"),
-              "-loop",
-              "1",
-              "-i",
-              media("astronaut.png").toString(),
-              "-t",
-              Integer.toString(faceSeconds),
-              "-r",
-              "15",
-              "-vf",
-              "scale=480:480,pad=640:480:80:0",
-              "-pix_fmt",
-              "yuv420p");
+      Path face = faceVideo(dir.resolve("face.mp4"), faceSeconds);
       Path pattern =
           ffmpeg(
               dir.resolve("pattern.mp4"),

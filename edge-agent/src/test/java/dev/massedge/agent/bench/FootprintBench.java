@@ -30,21 +30,7 @@ public final class FootprintBench {
     int settle = args.length > 0 ? Integer.parseInt(args[0]) : 60;
     Path root = Path.of("").toAbsolutePath();
     Path work = Files.createDirectories(root.resolve("target/footprint"));
-    Path video =
-        TestAssets.ffmpeg(
-            work.resolve("door.mp4"),
-            "-loop",
-            "1",
-            "-i",
-            TestAssets.media("astronaut.png").toString(),
-            "-t",
-            "20",
-            "-r",
-            "15",
-            "-vf",
-            "scale=480:480,pad=640:480:80:0",
-            "-pix_fmt",
-            "yuv420p");
+    Path video = TestAssets.faceVideo(work.resolve("door.mp4"), 20);
     List<String> shipped =
         Files.readAllLines(root.resolve("edge-agent/jvm.options")).stream()
             .filter(l -> !l.isBlank() && !l.startsWith("#"))
