@@ -163,21 +163,12 @@ public final class TelemetryIngest implements AutoCloseable {
       // the device dropped these over its outbox quota before they could be confirmed: counted,
       // and not waited for (they will never come). Those among them stored ahead of a gap are
       // stored, not dropped (the device could not know: confirmations only pass whole prefixes).
-      long storedAhead =
-          Db.asLong(
-              db.query(
-                      "select count(*) as n from outbox_received where device_id = ? and seq < ?",
-                      device,
-                      from)
-                  .get(0)
-                  .get("n"));
+      int storedAhead =
+          db.update("delete from outbox_received where device_id = ? and seq < ?", device, from);
       db.update(
-          "update outbox_positions set next_seq = ?, dropped_on_device = dropped_on_device + ?"
-              + " where device_id = ?",
-          from,
+          "update outbox_positions set dropped_on_device = dropped_on_device + ? where device_id = ?",
           from - next - storedAhead,
           device);
-      db.update("delete from outbox_received where device_id = ? and seq < ?", device, from);
       droppedOnDevice.addAndGet(from - next - storedAhead);
       // records stored ahead from the device's first kept one on are passed too
       next = pass(device, from);
