@@ -134,7 +134,7 @@ public final class FleetSimulator {
   static final int FAULT_LANES = 20;
 
   private Result run(List<VirtualDevice> fleet, FaultProxy proxy, long t0) throws Exception {
-    faultsEnd = System.nanoTime();
+    long faultsEnd = System.nanoTime();
     for (int i = 0; i < fleet.size(); i += 100) {
       CompletableFuture.allOf(
               fleet.subList(i, Math.min(fleet.size(), i + 100)).stream()
@@ -232,7 +232,6 @@ public final class FleetSimulator {
       TimeUnit.NANOSECONDS.sleep(left);
     }
     Accounting accounting = drain(fleet);
-    long sent = 0;
     long confirmed = 0;
     List<String> csv = new ArrayList<>();
     csv.add("device,outcome,bytes_fetched,fetch_ms,activated_at,telemetry_confirmed");
@@ -243,7 +242,6 @@ public final class FleetSimulator {
       bytesSum += b;
       bytesMax = Math.max(bytesMax, b);
       confirmed += d.acked.get() + 1;
-      sent += d.sent();
       csv.add(
           String.join(
               ",",
@@ -265,7 +263,7 @@ public final class FleetSimulator {
             secondsTo100,
             bytesSum / fleet.size(),
             bytesMax,
-            sent,
+            accounting.sent(),
             confirmed,
             (rt.totalMemory() - rt.freeMemory()) >> 20,
             Thread.activeCount(),
@@ -324,8 +322,6 @@ public final class FleetSimulator {
     log.println("report: " + out.resolve("devices.csv") + ", " + out.resolve("rollout.png"));
     return result;
   }
-
-  private long faultsEnd;
 
   /**
    * Schedules the scenario's faults from {@code start}; returns when the last one ends (nanoTime).
