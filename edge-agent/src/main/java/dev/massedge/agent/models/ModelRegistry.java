@@ -110,8 +110,7 @@ public class ModelRegistry implements AutoCloseable {
     Path dir = Path.of(config.modelsDir()).toAbsolutePath();
     List<String> wanted = config.models() == null ? List.of() : config.models();
     List<LoadedModel> loaded =
-        new java.util.ArrayList<>(
-            repository.loadAll(dir, name -> wanted.isEmpty() || wanted.contains(name)));
+        new java.util.ArrayList<>(repository.loadAll(dir, java.util.Set.copyOf(wanted)));
     for (String name : wanted) {
       if (loaded.stream().noneMatch(m -> m.name().equals(name))) {
         log.warn("mass.agent.models names {}, which is not in {}", name, dir);

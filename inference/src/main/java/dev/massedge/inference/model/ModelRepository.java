@@ -42,15 +42,16 @@ public final class ModelRepository implements AutoCloseable {
 
   /** Loads every model directory under {@code root}. A missing root loads nothing and says so. */
   public List<LoadedModel> loadAll(Path root) {
-    return loadAll(root, name -> true);
+    return loadAll(root, java.util.Set.of());
   }
 
   /**
-   * Loads the model directories under {@code root} whose model name {@code wanted} accepts (the
-   * others cost no session, no native library and no memory); a directory whose descriptor cannot
-   * be read is loaded, so that it is listed as not ready with its reason.
+   * Loads the model directories under {@code root} whose model is named in {@code wanted} (all of
+   * them when it is empty; the others cost no session, no native library and no memory); a
+   * directory whose descriptor cannot be read is loaded, so that it is listed as not ready with its
+   * reason.
    */
-  public List<LoadedModel> loadAll(Path root, java.util.function.Predicate<String> wanted) {
+  public List<LoadedModel> loadAll(Path root, java.util.Set<String> wanted) {
     List<LoadedModel> loaded = new ArrayList<>();
     if (!Files.isDirectory(root)) {
       log.error("model directory {} does not exist; no models loaded", root);
@@ -61,11 +62,12 @@ public final class ModelRepository implements AutoCloseable {
         if (Files.isRegularFile(dir.resolve(ModelDescriptor.FILE_NAME))) {
           String name = null;
           try {
-            name = ModelDescriptor.read(dir).name();
+            // only to choose: load() reads the descriptor itself
+            name = wanted.isEmpty() ? null : ModelDescriptor.read(dir).name();
           } catch (InferenceException e) {
             // load() lists it as not ready, with the reason
           }
-          if (name != null && !wanted.test(name)) {
+          if (name != null && !wanted.contains(name)) {
             log.info("model {} in {} not loaded: not among the models asked for", name, dir);
             continue;
           }
