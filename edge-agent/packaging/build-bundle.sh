@@ -52,6 +52,6 @@ if { [ "$host" = x86_64 ] && [ "$platform" = linux-x64 ]; } || { [ "$host" = aar
   # and what jdeps cannot see: TLS with EC keys, DNS, the management agent for jcmd, and the jar
   # file system Micronaut finds as a service at run time
   modules="$modules,jdk.crypto.ec,jdk.naming.dns,jdk.management,jdk.zipfs"
-  jlink --add-modules "$modules" --strip-debug --no-header-files --no-man-pages --compress=2 --output "$out/runtime"
+  jlink --add-modules "$modules" --strip-debug --no-header-files --no-man-pages --compress=2 --generate-cds-archive --output "$out/runtime"
 fi
 echo "bundle $platform: $out ($(du -sh "$out" | cut -f1))"

@@ -26,8 +26,9 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * The agent's per-platform bundles and its .deb, built by {@code edge-agent/packaging/} as a user
  * would: each bundle carries only its own platform's natives; the linux-x64 bundle's jlink runtime
- * runs the agent and finds a face; the .deb installs into a scratch root, and its systemd units are
- * valid ({@code systemd-analyze verify}).
+ * runs the agent and finds a face, and its second start maps the class-data archive its first
+ * wrote; the .deb installs into a scratch root, and its systemd units are valid ({@code
+ * systemd-analyze verify}).
  */
 class PackagingIT {
   static final Path ROOT = Path.of(System.getProperty("user.dir")).getParent();
@@ -105,65 +106,17 @@ class PackagingIT {
     assertThat(arm.resolve("runtime")).doesNotExist(); // no aarch64 jmods here to link
     assertThat(arm.resolve("lib/pi4j-plugin-mock-2.8.0.jar")).doesNotExist();
 
-    // the bundle's own trimmed runtime runs the agent
-    int port;
-    try (ServerSocket s = new ServerSocket(0)) {
-      port = s.getLocalPort();
-    }
+    // the bundle's own trimmed runtime runs the agent; its first start writes a class-data archive
+    // when it stops, the second maps it
     Path data = Files.createDirectories(tmp.resolve("data"));
-    Process agent =
-        new ProcessBuilder(
-                x64.resolve("bin/mass-agent").toString(),
-                "-Dmicronaut.server.port=" + port,
-                "-Dmass.agent.models-dir=" + x64.resolve("models"),
-                "-Dmass.agent.api-token-file=" + data.resolve("api-token"),
-                "-Dmass.sync.store-dir=" + data.resolve("store"),
-                "-Dmass.sync.outbox-dir=" + data.resolve("outbox"),
-                "-Dmass.batch.dir=" + data.resolve("batch"),
-                "-Dmass.coap.enabled=false",
-                "-Djava.io.tmpdir=" + data)
-            .redirectErrorStream(true)
-            .redirectOutput(tmp.resolve("agent.log").toFile())
-            .start();
-    try {
-      HttpClient http = HttpClient.newHttpClient();
-      URI base = URI.create("http://127.0.0.1:" + port);
-      await()
-          .atMost(Duration.ofSeconds(90))
-          .pollInterval(Duration.ofMillis(500))
-          .until(
-              () -> {
-                if (!agent.isAlive()) {
-                  throw new AssertionError(
-                      "the agent died:\n" + Files.readString(tmp.resolve("agent.log")));
-                }
-                try {
-                  return http.send(
-                              HttpRequest.newBuilder(base.resolve("/v2/health/ready")).build(),
-                              HttpResponse.BodyHandlers.discarding())
-                          .statusCode()
-                      == 200;
-                } catch (IOException notYet) {
-                  return false;
-                }
-              });
-      HttpResponse<String> faces =
-          http.send(
-              HttpRequest.newBuilder(base.resolve("/v1/faces"))
-                  .header(
-                      "Authorization",
-                      "Bearer " + Files.readString(data.resolve("api-token")).trim())
-                  .POST(
-                      HttpRequest.BodyPublishers.ofFile(
-                          dev.massedge.inference.TestAssets.media("astronaut.png")))
-                  .build(),
-              HttpResponse.BodyHandlers.ofString());
-      assertThat(faces.statusCode()).as(faces.body()).isEqualTo(200);
-      assertThat(faces.body()).contains("\"score\"");
-    } finally {
-      agent.destroy();
-      agent.waitFor(20, TimeUnit.SECONDS);
+    assertThat(startAndFindAFace(x64, data, "first"))
+        .noneMatch(m -> m.startsWith(data.resolve("cds").toString()));
+    List<Path> archives;
+    try (Stream<Path> written = Files.list(data.resolve("cds"))) {
+      archives = written.toList();
     }
+    assertThat(archives).singleElement().matches(f -> f.toString().endsWith(".jsa"));
+    assertThat(startAndFindAFace(x64, data, "second")).contains(archives.get(0).toString());
 
     // the .deb, installed into a scratch root
     Path deb = tmp.resolve("mass-edge-agent_amd64.deb");
@@ -217,5 +170,74 @@ class PackagingIT {
         units.resolve("mass-agent.service").toString(),
         units.resolve("mass-agent-watchdog.service").toString(),
         units.resolve("mass-agent-watchdog.timer").toString());
+  }
+
+  /**
+   * Starts the bundle's agent with its data in {@code data}, waits for it, finds a face through
+   * {@code /v1/faces}, stops it; returns the files it had mapped (from {@code /proc/PID/maps}).
+   */
+  List<String> startAndFindAFace(Path bundle, Path data, String name) throws Exception {
+    int port;
+    try (ServerSocket s = new ServerSocket(0)) {
+      port = s.getLocalPort();
+    }
+    Path log = tmp.resolve("agent-" + name + ".log");
+    ProcessBuilder pb =
+        new ProcessBuilder(
+                bundle.resolve("bin/mass-agent").toString(),
+                "-Dmicronaut.server.port=" + port,
+                "-Dmass.agent.models-dir=" + bundle.resolve("models"),
+                "-Dmass.agent.api-token-file=" + data.resolve("api-token"),
+                "-Dmass.sync.store-dir=" + data.resolve("store"),
+                "-Dmass.sync.outbox-dir=" + data.resolve("outbox"),
+                "-Dmass.batch.dir=" + data.resolve("batch"),
+                "-Dmass.coap.enabled=false",
+                "-Djava.io.tmpdir=" + data)
+            .redirectErrorStream(true)
+            .redirectOutput(log.toFile());
+    pb.environment().put("STATE_DIRECTORY", data.toString()); // as systemd sets it
+    Process agent = pb.start();
+    try {
+      HttpClient http = HttpClient.newHttpClient();
+      URI base = URI.create("http://127.0.0.1:" + port);
+      await()
+          .atMost(Duration.ofSeconds(90))
+          .pollInterval(Duration.ofMillis(500))
+          .until(
+              () -> {
+                if (!agent.isAlive()) {
+                  throw new AssertionError("the agent died:\n" + Files.readString(log));
+                }
+                try {
+                  return http.send(
+                              HttpRequest.newBuilder(base.resolve("/v2/health/ready")).build(),
+                              HttpResponse.BodyHandlers.discarding())
+                          .statusCode()
+                      == 200;
+                } catch (IOException notYet) {
+                  return false;
+                }
+              });
+      HttpResponse<String> faces =
+          http.send(
+              HttpRequest.newBuilder(base.resolve("/v1/faces"))
+                  .header(
+                      "Authorization",
+                      "Bearer " + Files.readString(data.resolve("api-token")).trim())
+                  .POST(
+                      HttpRequest.BodyPublishers.ofFile(
+                          dev.massedge.inference.TestAssets.media("astronaut.png")))
+                  .build(),
+              HttpResponse.BodyHandlers.ofString());
+      assertThat(faces.statusCode()).as(faces.body()).isEqualTo(200);
+      assertThat(faces.body()).contains("\"score\"");
+      return Files.readAllLines(Path.of("/proc/" + agent.pid() + "/maps")).stream()
+          .map(l -> l.substring(l.lastIndexOf(' ') + 1))
+          .distinct()
+          .toList();
+    } finally {
+      agent.destroy();
+      assertThat(agent.waitFor(60, TimeUnit.SECONDS)).as("the agent stopped").isTrue();
+    }
   }
 }
