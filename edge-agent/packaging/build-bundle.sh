@@ -1,7 +1,7 @@
 #!/bin/sh
 # Builds the agent bundle for one platform: ./edge-agent/packaging/build-bundle.sh linux-x64|linux-aarch64 OUT
-#   OUT/edge-agent.jar, OUT/lib/ (only this platform's natives: ONNX Runtime repacked, the matching
-#   TensorFlow Lite / JavaCPP jars), OUT/bin/, OUT/jvm.options, OUT/models/, and OUT/runtime/ (a
+#   OUT/edge-agent.jar, OUT/lib/ (the jars; ONNX Runtime's without its natives, the matching
+#   TensorFlow Lite / JavaCPP jars), OUT/native/ (ONNX Runtime's libraries for this platform), OUT/bin/, OUT/jvm.options, OUT/models/, and OUT/runtime/ (a
 #   jlink-trimmed Java runtime) when the platform is this machine's.
 # Needs the agent built (./mvnw -B install -DskipTests) and the models fetched (./mass models).
 set -eu
@@ -17,6 +17,7 @@ esac
 [ -f "$agent/target/edge-agent.jar" ] || { echo "build-bundle: build the agent first (./mvnw -B install -DskipTests)" >&2; exit 1; }
 rm -rf "$out"
 mkdir -p "$out/lib" "$out/bin" "$out/models"
+out="$(cd "$out" && pwd)" # absolute: the ONNX Runtime jar is zipped from a temporary folder
 cp "$agent/target/edge-agent.jar" "$out/"
 cp "$agent/jvm.options" "$out/"
 cp "$agent/packaging/bin/mass-agent" "$agent/packaging/bin/mass-agent-watchdog" "$out/bin/"
@@ -24,9 +25,13 @@ for jar in "$agent"/target/lib/*.jar; do
   name="$(basename "$jar")"
   case "$name" in
     onnxruntime-*.jar)
-      # ONNX Runtime ships every platform's natives in one jar: keep this platform's only
+      # ONNX Runtime ships every platform's natives in one jar: this platform's go to OUT/native/,
+      # loaded from there (onnxruntime.native.path) instead of being unpacked to /tmp at every start
       tmp="$(mktemp -d)"
-      (cd "$tmp" && unzip -q "$jar" && find ai/onnxruntime/native -mindepth 1 -maxdepth 1 -type d ! -name "$ort" -exec rm -rf {} +)
+      (cd "$tmp" && unzip -q "$jar")
+      mkdir -p "$out/native"
+      cp "$tmp/ai/onnxruntime/native/$ort"/*.so "$out/native/"
+      rm -rf "$tmp/ai/onnxruntime/native"
       (cd "$tmp" && zip -q -r -X "$out/lib/$name" .)
       rm -rf "$tmp" ;;
     *-linux-x86_64.jar)
@@ -53,5 +58,8 @@ if { [ "$host" = x86_64 ] && [ "$platform" = linux-x64 ]; } || { [ "$host" = aar
   # file system Micronaut finds as a service at run time
   modules="$modules,jdk.crypto.ec,jdk.naming.dns,jdk.management,jdk.zipfs"
   jlink --add-modules "$modules" --strip-debug --no-header-files --no-man-pages --compress=2 --generate-cds-archive --output "$out/runtime"
+  # the base class-data archive (needed by the agent's own, see bin/mass-agent); the one for heaps
+  # without compressed pointers (over 32 GB) is never used with -Xmx128m
+  rm -f "$out/runtime/lib/server/classes_nocoops.jsa"
 fi
 echo "bundle $platform: $out ($(du -sh "$out" | cut -f1))"

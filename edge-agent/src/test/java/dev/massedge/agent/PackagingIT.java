@@ -48,9 +48,16 @@ class PackagingIT {
     return out;
   }
 
-  /** The ELF machine of every native library in the bundle's jars, by library name. */
+  /** The ELF machine of every native library in the bundle's jars and native/, by library name. */
   static List<String> natives(Path bundle) throws IOException {
     List<String> found = new ArrayList<>();
+    try (Stream<Path> files = Files.list(bundle.resolve("native"))) {
+      for (Path f : files.toList()) {
+        try (InputStream in = Files.newInputStream(f)) {
+          found.add(machine(in.readNBytes(20)) + " native/" + f.getFileName());
+        }
+      }
+    }
     try (Stream<Path> jars = Files.list(bundle.resolve("lib"))) {
       for (Path jar : jars.toList()) {
         try (ZipFile z = new ZipFile(jar.toFile())) {
@@ -60,14 +67,7 @@ class PackagingIT {
               found.add("foreign " + n);
             } else if (!e.isDirectory() && (n.endsWith(".so") || n.matches(".*\\.so\\.[0-9.]+"))) {
               try (InputStream in = z.getInputStream(e)) {
-                byte[] h = in.readNBytes(20);
-                boolean elf =
-                    h.length == 20 && h[0] == 0x7f && h[1] == 'E' && h[2] == 'L' && h[3] == 'F';
-                int machine = elf ? (h[18] & 0xff) | (h[19] & 0xff) << 8 : -1;
-                found.add(
-                    (machine == 62 ? "x86-64" : machine == 183 ? "aarch64" : "machine " + machine)
-                        + " "
-                        + n);
+                found.add(machine(in.readNBytes(20)) + " " + n);
               }
             }
           }
@@ -75,6 +75,13 @@ class PackagingIT {
       }
     }
     return found;
+  }
+
+  /** x86-64, aarch64 or "machine N" from an ELF header's first 20 bytes. */
+  static String machine(byte[] h) {
+    boolean elf = h.length == 20 && h[0] == 0x7f && h[1] == 'E' && h[2] == 'L' && h[3] == 'F';
+    int machine = elf ? (h[18] & 0xff) | (h[19] & 0xff) << 8 : -1;
+    return machine == 62 ? "x86-64" : machine == 183 ? "aarch64" : "machine " + machine;
   }
 
   @Test
@@ -97,10 +104,10 @@ class PackagingIT {
     assertThat(x).isNotEmpty().allMatch(n -> n.startsWith("x86-64 "), "x86-64 natives only");
     assertThat(a).isNotEmpty().allMatch(n -> n.startsWith("aarch64 "), "aarch64 natives only");
     assertThat(x)
-        .anyMatch(n -> n.contains("libonnxruntime.so"))
+        .anyMatch(n -> n.equals("x86-64 native/libonnxruntime.so"))
         .anyMatch(n -> n.contains("tensorflowlite"));
     assertThat(a)
-        .anyMatch(n -> n.contains("libonnxruntime.so"))
+        .anyMatch(n -> n.equals("aarch64 native/libonnxruntime.so"))
         .anyMatch(n -> n.contains("tensorflowlite"));
     assertThat(x64.resolve("runtime/bin/java")).isExecutable(); // this machine's platform
     assertThat(arm.resolve("runtime")).doesNotExist(); // no aarch64 jmods here to link
@@ -116,7 +123,9 @@ class PackagingIT {
       archives = written.toList();
     }
     assertThat(archives).singleElement().matches(f -> f.toString().endsWith(".jsa"));
-    assertThat(startAndFindAFace(x64, data, "second")).contains(archives.get(0).toString());
+    assertThat(startAndFindAFace(x64, data, "second"))
+        .contains(archives.get(0).toString())
+        .contains(x64.resolve("native/libonnxruntime.so").toString()); // not unpacked to /tmp
 
     // the .deb, installed into a scratch root
     Path deb = tmp.resolve("mass-edge-agent_amd64.deb");

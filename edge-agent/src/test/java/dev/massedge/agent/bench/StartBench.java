@@ -32,7 +32,11 @@ import java.util.stream.Stream;
 public final class StartBench {
   private StartBench() {}
 
-  record Kind(String label, List<String> command, URI probe, byte[] body) {}
+  record Kind(String label, List<String> command, URI probe, byte[] body, Map<String, String> env) {
+    Kind(String label, List<String> command, URI probe, byte[] body) {
+      this(label, command, probe, body, Map.of());
+    }
+  }
 
   public static void main(String[] args) throws Exception {
     int rounds = args.length > 0 ? Integer.parseInt(args[0]) : 5;
@@ -89,6 +93,41 @@ public final class StartBench {
               URI.create("http://127.0.0.1:" + agentPort + "/v1/faces"),
               picture));
     }
+    Path bundle = args.length > 1 ? Path.of(args[1]).toAbsolutePath() : null;
+    if (bundle != null) {
+      // the bundle as a device starts it: its launcher, jlink runtime, unpacked ONNX Runtime, and
+      // the archive its first start writes (made by the training start below)
+      Path state = work.resolve("bundle-state");
+      for (boolean cds : new boolean[] {false, true}) {
+        int port = freePort();
+        Path data = Files.createDirectories(work.resolve("bundle-data" + (cds ? "-cds" : "")));
+        kinds.put(
+            "bundle" + (cds ? " + AppCDS" : ""),
+            new Kind(
+                "bundle's launcher, AppCDS " + (cds ? "on" : "off"),
+                List.of(
+                    bundle.resolve("bin/mass-agent").toString(),
+                    "-Dmicronaut.server.port=" + port,
+                    "-Dmass.agent.models-dir=" + bundle.resolve("models"),
+                    "-Dmass.agent.api-auth=loopback",
+                    "-Dmass.agent.api-token-file=" + data.resolve("api-token"),
+                    "-Dmass.coap.enabled=false",
+                    "-Dmass.sync.store-dir=" + data.resolve("store"),
+                    "-Dmass.sync.outbox-dir=" + data.resolve("outbox"),
+                    "-Dmass.batch.dir=" + data.resolve("batch")),
+                URI.create("http://127.0.0.1:" + port + "/v1/faces"),
+                picture,
+                Map.of("STATE_DIRECTORY", state.toString(), "MASS_AGENT_CDS", cds ? "on" : "off")));
+      }
+      if (Files.isDirectory(state.resolve("cds"))) {
+        try (Stream<Path> old = Files.list(state.resolve("cds"))) {
+          for (Path f : old.toList()) {
+            Files.delete(f);
+          }
+        }
+      }
+      time(kinds.get("bundle + AppCDS"), work);
+    }
     // the training starts: each JVM with an archive to make writes it when it exits
     for (String k : List.of("hello + AppCDS", "agent + AppCDS")) {
       Kind kind = kinds.get(k);
@@ -139,6 +178,13 @@ public final class StartBench {
         median.get("agent") / hello,
         median.get("agent + AppCDS") / hello,
         median.get("agent + AppCDS") / median.get("hello + AppCDS"));
+    if (median.containsKey("bundle")) {
+      System.out.printf(
+          Locale.ROOT,
+          "bundle / hello-world: %.2fx (AppCDS off), %.2fx (AppCDS on)%n",
+          median.get("bundle") / hello,
+          median.get("bundle + AppCDS") / hello);
+    }
   }
 
   static List<String> java(List<String> jvm, Path archive) {
@@ -164,12 +210,11 @@ public final class StartBench {
                 .POST(HttpRequest.BodyPublishers.ofByteArray(kind.body()))
                 .build();
     Path log = work.resolve(kind.label().replaceAll("[^a-zA-Z]+", "-") + ".log");
+    ProcessBuilder pb =
+        new ProcessBuilder(kind.command()).redirectErrorStream(true).redirectOutput(log.toFile());
+    pb.environment().putAll(kind.env());
     long t0 = System.nanoTime();
-    Process p =
-        new ProcessBuilder(kind.command())
-            .redirectErrorStream(true)
-            .redirectOutput(log.toFile())
-            .start();
+    Process p = pb.start();
     try {
       long deadline = t0 + TimeUnit.SECONDS.toNanos(120);
       while (true) {
