@@ -1,5 +1,6 @@
 #!/bin/sh
-# Builds the agent bundle for one platform: ./edge-agent/packaging/build-bundle.sh linux-x64|linux-aarch64 OUT
+# Builds the agent bundle for one platform: ./edge-agent/packaging/build-bundle.sh linux-x64|linux-x64-gpu|linux-aarch64 OUT
+#   (linux-x64-gpu: ONNX Runtime with CUDA and TensorRT, from an agent built with -Pgpu)
 #   OUT/edge-agent.jar, OUT/lib/ (the jars; ONNX Runtime's without its natives, the matching
 #   TensorFlow Lite / JavaCPP jars), OUT/native/ (ONNX Runtime's libraries for this platform), OUT/bin/, OUT/jvm.options, OUT/models/, and OUT/runtime/ (a
 #   jlink-trimmed Java runtime) when the platform is this machine's.
@@ -9,12 +10,17 @@ platform="$1"
 out="$2"
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 agent="$root/edge-agent"
+# ortjar: the ONNX Runtime jar this bundle takes (the CPU one, or the GPU one of a -Pgpu build)
 case "$platform" in
-  linux-x64) ort=linux-x64; cpp=linux-x86_64 ;;
-  linux-aarch64) ort=linux-aarch64; cpp=linux-arm64 ;;
-  *) echo "build-bundle: unknown platform '$platform' (linux-x64 or linux-aarch64)" >&2; exit 2 ;;
+  linux-x64) ort=linux-x64; cpp=linux-x86_64; ortjar=onnxruntime ;;
+  linux-x64-gpu) ort=linux-x64; cpp=linux-x86_64; ortjar=onnxruntime_gpu ;;
+  linux-aarch64) ort=linux-aarch64; cpp=linux-arm64; ortjar=onnxruntime ;;
+  *) echo "build-bundle: unknown platform '$platform' (linux-x64, linux-x64-gpu or linux-aarch64)" >&2; exit 2 ;;
 esac
 [ -f "$agent/target/edge-agent.jar" ] || { echo "build-bundle: build the agent first (./mvnw -B install -DskipTests)" >&2; exit 1; }
+ls "$agent"/target/lib/"$ortjar"-[0-9]*.jar >/dev/null 2>&1 || {
+  if [ "$ortjar" = onnxruntime_gpu ]; then hint="./mvnw -B -Pgpu install -DskipTests"; else hint="./mvnw -B install -DskipTests"; fi
+  echo "build-bundle: no $ortjar jar in edge-agent/target/lib: build the agent with $hint" >&2; exit 1; }
 rm -rf "$out"
 mkdir -p "$out/lib" "$out/bin" "$out/models"
 out="$(cd "$out" && pwd)" # absolute: the ONNX Runtime jar is zipped from a temporary folder
@@ -24,7 +30,8 @@ cp "$agent/packaging/bin/mass-agent" "$agent/packaging/bin/mass-agent-watchdog" 
 for jar in "$agent"/target/lib/*.jar; do
   name="$(basename "$jar")"
   case "$name" in
-    onnxruntime-*.jar)
+    onnxruntime-[0-9]*.jar|onnxruntime_gpu-[0-9]*.jar)
+      case "$name" in "$ortjar"-[0-9]*) ;; *) continue ;; esac
       # ONNX Runtime ships every platform's natives in one jar: this platform's go to OUT/native/,
       # loaded from there (onnxruntime.native.path) instead of being unpacked to /tmp at every start
       tmp="$(mktemp -d)"
@@ -50,7 +57,7 @@ for m in face-blazeface-128 vad-silero; do
   [ -d "$root/models/$m" ] && cp -r "$root/models/$m" "$out/models/"
 done
 host="$(uname -m)"
-if { [ "$host" = x86_64 ] && [ "$platform" = linux-x64 ]; } || { [ "$host" = aarch64 ] && [ "$platform" = linux-aarch64 ]; }; then
+if { [ "$host" = x86_64 ] && [ "$ort" = linux-x64 ]; } || { [ "$host" = aarch64 ] && [ "$platform" = linux-aarch64 ]; }; then
   # the modules the agent's jars need (jdeps), and no more
   modules="$(jdeps --multi-release 17 --ignore-missing-deps --print-module-deps --class-path "$out/lib/*" "$out/edge-agent.jar" 2>/dev/null || true)"
   [ -n "$modules" ] || modules=java.base,java.desktop,java.logging,java.management,java.naming,java.net.http,java.sql,jdk.unsupported

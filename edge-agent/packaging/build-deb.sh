@@ -9,7 +9,7 @@ deb="$3"
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 case "$platform" in
-  linux-x64) arch=amd64 ;;
+  linux-x64|linux-x64-gpu) arch=amd64 ;;
   linux-aarch64) arch=arm64 ;;
   *) echo "build-deb: unknown platform '$platform'" >&2; exit 2 ;;
 esac
