@@ -60,6 +60,49 @@ public class ModelRegistry implements AutoCloseable {
         new dev.massedge.agent.pipeline.LatencyRecorder();
   }
 
+  /**
+   * Removes the TensorRT engines of models no longer on the device: those loaded now and every
+   * version the model store keeps (a rollback reuses its engines) stay.
+   */
+  static void cleanTensorRtCache(
+      Path root, List<LoadedModel> loaded, @Nullable DeviceModels store) {
+    try {
+      java.util.Set<String> keep = new java.util.HashSet<>();
+      for (LoadedModel m : loaded) {
+        if (m.descriptor() != null && m.dir() != null) {
+          keep.add(tensorRtKey(m.dir().resolve(m.descriptor().file()), store));
+        }
+      }
+      if (store != null) {
+        for (String name : store.store().names()) {
+          for (var v : store.store().versions(name)) {
+            try (var files = java.nio.file.Files.list(v.dir())) {
+              for (Path f : files.filter(f -> f.toString().endsWith(".onnx")).toList()) {
+                keep.add(tensorRtKey(f, store));
+              }
+            }
+          }
+        }
+      }
+      for (Path gone : dev.massedge.inference.onnx.TensorRtCache.detect(root).retainOnly(keep)) {
+        log.info("TensorRT engines of a model no longer here removed: {}", gone);
+      }
+    } catch (IOException | RuntimeException e) {
+      log.warn("TensorRT engine cache {} not cleaned: {}", root, e.getMessage());
+    }
+  }
+
+  /** The engine-cache key of a model file, read as the engine reads it (opened when sealed). */
+  static String tensorRtKey(Path file, @Nullable DeviceModels store) throws IOException {
+    byte[] bytes =
+        store != null
+                && store.store().cipher() != null
+                && dev.massedge.sync.store.ModelCipher.sealed(file)
+            ? store.store().cipher().openFile(file)
+            : java.nio.file.Files.readAllBytes(file);
+    return dev.massedge.inference.onnx.TensorRtCache.key(bytes);
+  }
+
   /** Every version's stats so far, keyed "name@version". */
   public Map<String, Stats> allStats() {
     return Map.copyOf(stats);
@@ -129,6 +172,9 @@ public class ModelRegistry implements AutoCloseable {
     }
     long ready = loaded.stream().filter(LoadedModel::ready).count();
     log.info("{} of {} models ready from {}", ready, loaded.size(), dir);
+    if (config.tensorrtCacheDir() != null) {
+      cleanTensorRtCache(Path.of(config.tensorrtCacheDir()), loaded, store);
+    }
     for (LoadedModel m : loaded) {
       Gauge.builder("mass.model.ready", m, x -> x.ready() ? 1 : 0)
           .tag("model", m.name())

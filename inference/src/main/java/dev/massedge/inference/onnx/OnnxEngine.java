@@ -108,7 +108,7 @@ public final class OnnxEngine implements Engine {
         so.setInterOpNumThreads(options.interOpThreads());
       }
       List<String> skipped = new ArrayList<>();
-      String active = addProviders(so, options, modelFile, skipped);
+      String active = addProviders(so, options, modelFile, model, skipped);
       OrtSession session;
       try {
         session =
@@ -132,7 +132,11 @@ public final class OnnxEngine implements Engine {
   }
 
   private String addProviders(
-      OrtSession.SessionOptions so, EngineOptions options, Path model, List<String> skipped) {
+      OrtSession.SessionOptions so,
+      EngineOptions options,
+      Path model,
+      byte[] bytes,
+      List<String> skipped) {
     EnumSet<OrtProvider> available = availableProviders();
     for (String provider : options.executionProviders()) {
       switch (provider) {
@@ -167,8 +171,12 @@ public final class OnnxEngine implements Engine {
             trt.add("trt_fp16_enable", t.fp16() ? "1" : "0");
             trt.add("trt_int8_enable", t.int8() ? "1" : "0");
             if (t.engineCacheDir() != null) {
+              // one folder per model, TensorRT version and GPU (TensorRtCache)
+              Path dir =
+                  TensorRtCache.detect(t.engineCacheDir())
+                      .dirFor(bytes != null ? bytes : java.nio.file.Files.readAllBytes(model));
               trt.add("trt_engine_cache_enable", "1");
-              trt.add("trt_engine_cache_path", t.engineCacheDir().toString());
+              trt.add("trt_engine_cache_path", dir.toString());
             }
             if (t.workspaceBytes() > 0) {
               trt.add("trt_max_workspace_size", Long.toString(t.workspaceBytes()));
@@ -182,7 +190,7 @@ public final class OnnxEngine implements Engine {
             }
             so.addTensorrt(trt);
             return "tensorrt";
-          } catch (OrtException | RuntimeException e) {
+          } catch (OrtException | java.io.IOException | RuntimeException e) {
             skip(skipped, model, "tensorrt", firstLine(e.getMessage()));
           }
         }
