@@ -34,10 +34,6 @@ public final class TensorRtCache {
     this.platform = ("trt" + tensorRtVersion + "-" + gpu).replaceAll("[^A-Za-z0-9._-]+", "_");
   }
 
-  public Path root() {
-    return root;
-  }
-
   /** The folder for a model's engines on this TensorRT and GPU (created). */
   public Path dirFor(byte[] model) {
     Path dir = root.resolve(key(model)).resolve(platform);
@@ -61,8 +57,8 @@ public final class TensorRtCache {
   }
 
   /**
-   * Removes the engines of every model whose key is not in {@code keys}; returns the folders
-   * removed.
+   * Removes the engines of every model whose key is not in {@code keys} (only key-named folders:
+   * nothing else under the root is touched); returns the folders removed.
    */
   public List<Path> retainOnly(Set<String> keys) throws IOException {
     List<Path> removed = new ArrayList<>();
@@ -71,7 +67,9 @@ public final class TensorRtCache {
     }
     try (Stream<Path> dirs = Files.list(root)) {
       for (Path d : dirs.filter(Files::isDirectory).toList()) {
-        if (!keys.contains(d.getFileName().toString())) {
+        String name = d.getFileName().toString();
+        // only folders this class made: anything else in the folder is not its to remove
+        if (name.matches("[0-9a-f]{16}") && !keys.contains(name)) {
           try (Stream<Path> tree = Files.walk(d)) {
             for (Path p : tree.sorted(Comparator.reverseOrder()).toList()) {
               Files.delete(p);

@@ -40,10 +40,12 @@ class TensorRtCacheTest {
     Path one = cache.dirFor(V1);
     Path two = cache.dirFor(V2);
     Files.writeString(two.resolve("TensorrtExecutionProvider_TRTKernel_graph_1_sm87.engine"), "x");
+    Path other = Files.createDirectories(tmp.resolve("not-a-model-key"));
     List<Path> removed = cache.retainOnly(Set.of(TensorRtCache.key(V1)));
     assertThat(removed).containsExactly(two.getParent());
     assertThat(two.getParent()).doesNotExist();
     assertThat(one).isDirectory();
+    assertThat(other).isDirectory(); // not the cache's to remove
     assertThat(new TensorRtCache(tmp.resolve("never-made"), "1", "g").retainOnly(Set.of()))
         .isEmpty();
   }
