@@ -89,17 +89,10 @@ public final class FootprintBench {
     List<String> cmd = new ArrayList<>();
     cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     cmd.addAll(jvm);
+    cmd.addAll(ownPortAndData(port, dir));
     cmd.addAll(
         List.of(
-            "-Djava.io.tmpdir=" + dir,
-            "-Dmicronaut.server.port=" + port,
             "-Dmass.agent.models-dir=" + root.resolve("models"),
-            "-Dmass.agent.api-auth=loopback",
-            "-Dmass.agent.api-token-file=" + dir.resolve("api-token"),
-            "-Dmass.coap.enabled=false",
-            "-Dmass.sync.store-dir=" + dir.resolve("store"),
-            "-Dmass.sync.outbox-dir=" + dir.resolve("outbox"),
-            "-Dmass.batch.dir=" + dir.resolve("batch"),
             "-Dmass.pipelines.door.kind=camera",
             "-Dmass.pipelines.door.source=ffmpeg",
             "-Dmass.pipelines.door.input=" + video,
@@ -180,6 +173,23 @@ public final class FootprintBench {
       p.destroy();
       p.waitFor(20, TimeUnit.SECONDS);
     }
+  }
+
+  /**
+   * The properties that give a benchmark's agent its own HTTP port and data folder (temporary
+   * files, model store, outbox, batch jobs, API token), callable from this machine without the
+   * token, CoAP off.
+   */
+  static List<String> ownPortAndData(int port, Path data) {
+    return List.of(
+        "-Djava.io.tmpdir=" + data,
+        "-Dmicronaut.server.port=" + port,
+        "-Dmass.agent.api-auth=loopback",
+        "-Dmass.agent.api-token-file=" + data.resolve("api-token"),
+        "-Dmass.coap.enabled=false",
+        "-Dmass.sync.store-dir=" + data.resolve("store"),
+        "-Dmass.sync.outbox-dir=" + data.resolve("outbox"),
+        "-Dmass.batch.dir=" + data.resolve("batch"));
   }
 
   static double rssMb(long pid) throws Exception {

@@ -71,18 +71,11 @@ public final class StartBench {
       int agentPort = freePort();
       Path data = Files.createDirectories(work.resolve("agent-data" + (cds ? "-cds" : "")));
       List<String> agent = new ArrayList<>(java(jvm, cds ? work.resolve("agent.jsa") : null));
+      agent.addAll(FootprintBench.ownPortAndData(agentPort, data));
       agent.addAll(
           List.of(
-              "-Djava.io.tmpdir=" + data,
-              "-Dmicronaut.server.port=" + agentPort,
               "-Dmass.agent.models-dir=" + root.resolve("models"),
               "-Dmass.agent.models=face-short,vad",
-              "-Dmass.agent.api-auth=loopback",
-              "-Dmass.agent.api-token-file=" + data.resolve("api-token"),
-              "-Dmass.coap.enabled=false",
-              "-Dmass.sync.store-dir=" + data.resolve("store"),
-              "-Dmass.sync.outbox-dir=" + data.resolve("outbox"),
-              "-Dmass.batch.dir=" + data.resolve("batch"),
               "-jar",
               root.resolve("edge-agent/target/edge-agent.jar").toString()));
       kinds.put(
@@ -101,20 +94,15 @@ public final class StartBench {
       for (boolean cds : new boolean[] {false, true}) {
         int port = freePort();
         Path data = Files.createDirectories(work.resolve("bundle-data" + (cds ? "-cds" : "")));
+        // the launcher passes what follows its name to the agent (Micronaut reads -D arguments)
+        List<String> launch = new ArrayList<>(List.of(bundle.resolve("bin/mass-agent").toString()));
+        launch.addAll(FootprintBench.ownPortAndData(port, data));
+        launch.add("-Dmass.agent.models-dir=" + bundle.resolve("models"));
         kinds.put(
             "bundle" + (cds ? " + AppCDS" : ""),
             new Kind(
                 "bundle's launcher, AppCDS " + (cds ? "on" : "off"),
-                List.of(
-                    bundle.resolve("bin/mass-agent").toString(),
-                    "-Dmicronaut.server.port=" + port,
-                    "-Dmass.agent.models-dir=" + bundle.resolve("models"),
-                    "-Dmass.agent.api-auth=loopback",
-                    "-Dmass.agent.api-token-file=" + data.resolve("api-token"),
-                    "-Dmass.coap.enabled=false",
-                    "-Dmass.sync.store-dir=" + data.resolve("store"),
-                    "-Dmass.sync.outbox-dir=" + data.resolve("outbox"),
-                    "-Dmass.batch.dir=" + data.resolve("batch")),
+                launch,
                 URI.create("http://127.0.0.1:" + port + "/v1/faces"),
                 picture,
                 Map.of("STATE_DIRECTORY", state.toString(), "MASS_AGENT_CDS", cds ? "on" : "off")));
