@@ -52,15 +52,6 @@ public final class TestAssets {
     }
   }
 
-  /**
-   * Ten calibration images made from the test media: each face image as is, flipped, darker and
-   * smaller in a grey frame, and two non-face patterns (testsrc, a mandelbrot).
-   */
-  /**
-   * A 640×480, 15 fps video: {@code astronaut.png} (a face) for {@code faceSeconds}, then ffmpeg's
-   * test pattern (no face) for {@code patternSeconds} — a person at a door, then gone. Written as
-   * {@code dir/door.mp4}.
-   */
   /** A 640×480, 15 fps video of {@code astronaut.png} (a face) for {@code seconds}. */
   public static Path faceVideo(Path out, int seconds) {
     return ffmpeg(
@@ -79,6 +70,11 @@ public final class TestAssets {
         "yuv420p");
   }
 
+  /**
+   * A 640×480, 15 fps video: {@code astronaut.png} (a face) for {@code faceSeconds}, then ffmpeg's
+   * test pattern (no face) for {@code patternSeconds} — a person at a door, then gone. Written as
+   * {@code dir/door.mp4}.
+   */
   public static Path faceThenPattern(Path dir, int faceSeconds, int patternSeconds) {
     try {
       Files.createDirectories(dir);
@@ -112,6 +108,10 @@ public final class TestAssets {
     }
   }
 
+  /**
+   * Ten calibration images made from the test media: each face image as is, flipped, darker and
+   * smaller in a grey frame, and two non-face patterns (testsrc, a mandelbrot).
+   */
   public static Path calibrationImages(Path dir) {
     try {
       java.nio.file.Files.createDirectories(dir);
