@@ -67,22 +67,26 @@ public class ModelRegistry implements AutoCloseable {
   static void cleanTensorRtCache(
       Path root, List<LoadedModel> loaded, @Nullable DeviceModels store) {
     try {
-      java.util.Set<String> keep = new java.util.HashSet<>();
+      // the model files first (an active store version is both loaded and kept), each read once
+      java.util.Set<Path> files = new java.util.LinkedHashSet<>();
       for (LoadedModel m : loaded) {
         if (m.descriptor() != null && m.dir() != null) {
-          keep.add(tensorRtKey(m.dir().resolve(m.descriptor().file()), store));
+          files.add(m.dir().resolve(m.descriptor().file()).toAbsolutePath().normalize());
         }
       }
       if (store != null) {
         for (String name : store.store().names()) {
           for (var v : store.store().versions(name)) {
-            try (var files = java.nio.file.Files.list(v.dir())) {
-              for (Path f : files.filter(f -> f.toString().endsWith(".onnx")).toList()) {
-                keep.add(tensorRtKey(f, store));
-              }
+            try (var in = java.nio.file.Files.list(v.dir())) {
+              in.filter(f -> f.toString().endsWith(".onnx"))
+                  .forEach(f -> files.add(f.toAbsolutePath().normalize()));
             }
           }
         }
+      }
+      java.util.Set<String> keep = new java.util.HashSet<>();
+      for (Path f : files) {
+        keep.add(tensorRtKey(f, store));
       }
       for (Path gone : dev.massedge.inference.onnx.TensorRtCache.detect(root).retainOnly(keep)) {
         log.info("TensorRT engines of a model no longer here removed: {}", gone);

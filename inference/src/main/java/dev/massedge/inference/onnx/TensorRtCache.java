@@ -24,9 +24,15 @@ public final class TensorRtCache {
   private final Path root;
   private final String platform;
 
-  /** {@code root} with this machine's TensorRT version and GPU. */
+  /** {@code root} with this machine's TensorRT version and GPU (looked up once a process). */
   public static TensorRtCache detect(Path root) {
-    return new TensorRtCache(root, tensorRtVersion(libraryDirs()), gpu());
+    return new TensorRtCache(root, ThisMachine.TENSORRT, ThisMachine.GPU);
+  }
+
+  /** The TensorRT version and GPU do not change while the agent runs: read on first use. */
+  private static final class ThisMachine {
+    static final String TENSORRT = tensorRtVersion(libraryDirs());
+    static final String GPU = gpu();
   }
 
   TensorRtCache(Path root, String tensorRtVersion, String gpu) {
