@@ -32,11 +32,7 @@ public final class FootprintBench {
     Path root = Path.of("").toAbsolutePath();
     Path work = Files.createDirectories(root.resolve("target/footprint"));
     Path video = TestAssets.faceVideo(work.resolve("door.mp4"), 20);
-    List<String> shipped =
-        Files.readAllLines(root.resolve("edge-agent/jvm.options")).stream()
-            .filter(l -> !l.isBlank() && !l.startsWith("#"))
-            .map(String::trim)
-            .toList();
+    List<String> shipped = shippedJvmOptions(root);
     List<String> noFloor =
         shipped.stream()
             .filter(
@@ -173,6 +169,14 @@ public final class FootprintBench {
       p.destroy();
       p.waitFor(20, TimeUnit.SECONDS);
     }
+  }
+
+  /** The agent's {@code edge-agent/jvm.options}, one option an entry, comments left out. */
+  static List<String> shippedJvmOptions(Path root) throws java.io.IOException {
+    return Files.readAllLines(root.resolve("edge-agent/jvm.options")).stream()
+        .map(String::trim)
+        .filter(l -> !l.isBlank() && !l.startsWith("#"))
+        .toList();
   }
 
   /**

@@ -42,11 +42,7 @@ public final class StartBench {
     int rounds = args.length > 0 ? Integer.parseInt(args[0]) : 5;
     Path root = Path.of("").toAbsolutePath();
     Path work = Files.createDirectories(root.resolve("target/start"));
-    List<String> jvm =
-        Files.readAllLines(root.resolve("edge-agent/jvm.options")).stream()
-            .map(String::trim)
-            .filter(l -> !l.isBlank() && !l.startsWith("#"))
-            .toList();
+    List<String> jvm = FootprintBench.shippedJvmOptions(root);
     String helloPath = helloClassPath(root, work);
     byte[] picture = Files.readAllBytes(TestAssets.media("astronaut.png"));
     Map<String, Kind> kinds = new LinkedHashMap<>();
@@ -119,15 +115,18 @@ public final class StartBench {
     // the training starts: each JVM with an archive to make writes it when it exits
     for (String k : List.of("hello + AppCDS", "agent + AppCDS")) {
       Kind kind = kinds.get(k);
-      Path jsa = work.resolve(k.startsWith("hello") ? "hello.jsa" : "agent.jsa");
+      String use = "-XX:SharedArchiveFile=";
+      Path jsa =
+          Path.of(
+              kind.command().stream()
+                  .filter(a -> a.startsWith(use))
+                  .findFirst()
+                  .orElseThrow()
+                  .substring(use.length()));
       Files.deleteIfExists(jsa);
       List<String> training =
           kind.command().stream()
-              .map(
-                  a ->
-                      a.startsWith("-XX:SharedArchiveFile=")
-                          ? "-XX:ArchiveClassesAtExit=" + jsa
-                          : a)
+              .map(a -> a.startsWith(use) ? "-XX:ArchiveClassesAtExit=" + jsa : a)
               .toList();
       time(new Kind(kind.label(), training, kind.probe(), kind.body()), work);
       if (!Files.isRegularFile(jsa)) {
