@@ -12,8 +12,9 @@ public final class FrameSources {
    * An ffmpeg input. {@code input} is what follows {@code -i} ({@code /dev/video0}, {@code
    * rtsp://...}, a file, an image); {@code inputOptions} go before it ({@code -f v4l2}, {@code -f
    * lavfi}, {@code -rtsp_transport tcp}). Frames are scaled into width×height keeping the aspect
-   * ratio (black bars) at {@code fps}. Files play at their own pace ({@code -re}) and resume where
-   * they stopped after a restart; streams and devices restart from live.
+   * ratio (black bars) at {@code fps}, in {@link PixelFormat#I420}. Files play at their own pace
+   * ({@code -re}) and resume where they stopped after a restart; streams and devices restart from
+   * live.
    */
   public static ProcessFrameSource ffmpeg(
       String name, String input, List<String> inputOptions, int width, int height, double fps) {
@@ -23,6 +24,7 @@ public final class FrameSources {
         position -> ffmpegCommand(input, inputOptions, width, height, fps, file, true, position),
         width,
         height,
+        PixelFormat.I420,
         fps,
         file);
   }
@@ -55,7 +57,16 @@ public final class FrameSources {
             width,
             height);
     String filter = (fpsFilter ? String.format(Locale.ROOT, "fps=%s,", fps) : "") + scale;
-    cmd.addAll(List.of("-an", "-vf", filter, "-pix_fmt", "rgb24", "-f", "rawvideo", "pipe:1"));
+    cmd.addAll(
+        List.of(
+            "-an",
+            "-vf",
+            filter,
+            "-pix_fmt",
+            PixelFormat.I420.ffmpegName(),
+            "-f",
+            "rawvideo",
+            "pipe:1"));
     return cmd;
   }
 
@@ -82,6 +93,7 @@ public final class FrameSources {
         },
         width,
         height,
+        PixelFormat.I420,
         fps,
         true,
         true);
@@ -112,13 +124,14 @@ public final class FrameSources {
                 dir.resolve("*").toString(), opts, width, height, fps, true, false, position),
         width,
         height,
+        PixelFormat.I420,
         fps,
         true);
   }
 
   /**
    * A GStreamer pipeline (for example Jetson CSI: {@code nvarguscamerasrc ! nvvidconv}) whose end
-   * is converted to raw RGB at width×height and written to standard output.
+   * is converted to raw I420 at width×height and written to standard output.
    */
   public static ProcessFrameSource gstreamer(
       String name, String pipeline, int width, int height, double fps) {
@@ -127,6 +140,7 @@ public final class FrameSources {
         position -> gstreamerCommand(pipeline, width, height, fps),
         width,
         height,
+        PixelFormat.I420,
         fps,
         false);
   }
@@ -147,7 +161,8 @@ public final class FrameSources {
             "!",
             String.format(
                 Locale.ROOT,
-                "video/x-raw,format=RGB,width=%d,height=%d,framerate=%d/1",
+                "video/x-raw,format=%s,width=%d,height=%d,framerate=%d/1",
+                PixelFormat.I420.gstreamerName(),
                 width,
                 height,
                 Math.round(fps)),

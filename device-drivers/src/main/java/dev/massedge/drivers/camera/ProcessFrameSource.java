@@ -13,10 +13,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A camera read from a subprocess that writes raw RGB frames to its standard output (ffmpeg,
- * gst-launch). When the process dies the source restarts it with exponential backoff (0.25 s
- * doubling to 10 s, reset after 5 s of frames); a seekable input resumes where it stopped. A finite
- * input that ends normally (exit 0) ends the source.
+ * A camera read from a subprocess that writes raw frames to its standard output (ffmpeg,
+ * gst-launch) in a {@link PixelFormat}. When the process dies the source restarts it with
+ * exponential backoff (0.25 s doubling to 10 s, reset after 5 s of frames); a seekable input
+ * resumes where it stopped. A finite input that ends normally (exit 0) ends the source.
  */
 public final class ProcessFrameSource implements FrameSource {
   private static final Logger log = LoggerFactory.getLogger(ProcessFrameSource.class);
@@ -27,6 +27,7 @@ public final class ProcessFrameSource implements FrameSource {
   private final DoubleFunction<List<String>> command;
   private final int width;
   private final int height;
+  private final PixelFormat format;
   private final double fps;
   private final boolean endsWhenInputEnds;
   private final boolean consumerPaced;
@@ -56,9 +57,10 @@ public final class ProcessFrameSource implements FrameSource {
       DoubleFunction<List<String>> command,
       int width,
       int height,
+      PixelFormat format,
       double fps,
       boolean endsWhenInputEnds) {
-    this(name, command, width, height, fps, endsWhenInputEnds, false);
+    this(name, command, width, height, format, fps, endsWhenInputEnds, false);
   }
 
   /**
@@ -71,6 +73,7 @@ public final class ProcessFrameSource implements FrameSource {
       DoubleFunction<List<String>> command,
       int width,
       int height,
+      PixelFormat format,
       double fps,
       boolean endsWhenInputEnds,
       boolean consumerPaced) {
@@ -89,6 +92,7 @@ public final class ProcessFrameSource implements FrameSource {
     this.command = command;
     this.width = width;
     this.height = height;
+    this.format = format;
     this.fps = fps;
     this.endsWhenInputEnds = endsWhenInputEnds;
     this.consumerPaced = consumerPaced;
@@ -118,7 +122,7 @@ public final class ProcessFrameSource implements FrameSource {
     long backoff = MIN_BACKOFF_MS;
     double position = 0;
     long sequence = 0;
-    int frameBytes = width * height * 3;
+    int frameBytes = format.frameBytes(width, height);
     while (state != State.CLOSED) {
       List<String> cmd = command.apply(position);
       Deque<String> errors = new ArrayDeque<>();
@@ -144,7 +148,7 @@ public final class ProcessFrameSource implements FrameSource {
             }
             double t = position + framesThisRun / fps;
             framesThisRun++;
-            publish(new Frame(sequence++, t, System.nanoTime(), width, height, buf));
+            publish(new Frame(sequence++, t, System.nanoTime(), width, height, format, buf));
           }
         }
         exit = p.waitFor();
@@ -236,7 +240,7 @@ public final class ProcessFrameSource implements FrameSource {
       captured++;
       if (!latestTaken) {
         dropped++;
-        pool.offer(latest.rgb());
+        pool.offer(latest.pixels());
       }
       latest = f;
       latestTaken = false;
@@ -267,8 +271,8 @@ public final class ProcessFrameSource implements FrameSource {
 
   @Override
   public void release(Frame frame) {
-    if (frame != null && frame.rgb().length == width * height * 3) {
-      pool.offer(frame.rgb());
+    if (frame != null && frame.pixels().length == format.frameBytes(width, height)) {
+      pool.offer(frame.pixels());
     }
   }
 

@@ -50,7 +50,8 @@ class FrameSourceTest {
       FrameSource.Stats st = s.stats();
       assertThat(st.state()).isEqualTo(FrameSource.State.ENDED);
       assertThat(frames).hasSizeBetween(18, 21);
-      assertThat(frames.get(0).rgb()).hasSize(160 * 120 * 3);
+      assertThat(frames.get(0).format()).isEqualTo(PixelFormat.I420);
+      assertThat(frames.get(0).pixels()).hasSize(160 * 120 + 2 * 80 * 60);
       assertThat(frames.get(frames.size() - 1).streamSeconds()).isBetween(1.7, 2.05);
       assertThat(st.captured()).isEqualTo(st.taken() + st.dropped());
       assertThat(st.restarts()).isZero();
@@ -145,12 +146,12 @@ class FrameSourceTest {
   }
 
   @Test
-  void gstreamerPipelinesEndInRawRgbOnStandardOutput() {
+  void gstreamerPipelinesEndInRawI420OnStandardOutput() {
     List<String> cmd =
         FrameSources.gstreamerCommand("nvarguscamerasrc sensor-id=0 ! nvvidconv", 640, 480, 15);
     assertThat(String.join(" ", cmd))
         .startsWith("gst-launch-1.0 -q nvarguscamerasrc sensor-id=0 ! nvvidconv ! videoconvert")
-        .contains("video/x-raw,format=RGB,width=640,height=480,framerate=15/1")
+        .contains("video/x-raw,format=I420,width=640,height=480,framerate=15/1")
         .endsWith("fdsink fd=1");
     assertThatThrownBy(() -> FrameSources.ffmpeg("bad", "x.mp4", List.of(), 0, 480, 15))
         .hasMessageContaining("width, height and fps");

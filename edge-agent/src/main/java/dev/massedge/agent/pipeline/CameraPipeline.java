@@ -6,7 +6,9 @@ import dev.massedge.drivers.camera.FrameSource;
 import dev.massedge.drivers.gpio.StatusLed;
 import dev.massedge.inference.face.Face;
 import dev.massedge.inference.face.FaceDetector;
+import dev.massedge.inference.image.Image;
 import dev.massedge.inference.image.RgbImage;
+import dev.massedge.inference.image.Yuv420Image;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.LinkedHashMap;
@@ -99,7 +101,7 @@ public final class CameraPipeline implements Pipeline {
               name + "-" + e.epochMillis() + "-track" + e.track(),
               f.width(),
               f.height(),
-              f.rgb(),
+              rgb(f),
               faces);
       return new PipelineEvent.FaceEntered(
           e.pipeline(), e.track(), e.streamSeconds(), e.epochMillis(), e.face(), p.toString());
@@ -141,7 +143,7 @@ public final class CameraPipeline implements Pipeline {
               name + "-" + now + "-" + reason.replaceAll("[^A-Za-z0-9_-]", "_"),
               f.width(),
               f.height(),
-              f.rgb(),
+              rgb(f),
               faces);
       snapshotsTaken.incrementAndGet();
       bus.publish(
@@ -150,6 +152,19 @@ public final class CameraPipeline implements Pipeline {
     } catch (java.io.IOException x) {
       log.warn("pipeline {}: snapshot for {} not written: {}", name, reason, x.getMessage());
     }
+  }
+
+  /** The frame as the detector reads it, without copying or converting its pixels. */
+  static Image image(Frame f) {
+    return switch (f.format()) {
+      case RGB24 -> new RgbImage(f.width(), f.height(), f.pixels());
+      case I420 -> new Yuv420Image(f.width(), f.height(), f.pixels());
+    };
+  }
+
+  /** The frame's pixels as packed RGB (converted from I420: snapshots only). */
+  static byte[] rgb(Frame f) {
+    return image(f).toRgb().pixels();
   }
 
   /** Whether frames are analysed now: always without a gate; with a PIR, in motion and the hold. */
@@ -214,7 +229,7 @@ public final class CameraPipeline implements Pipeline {
           long t0 = System.nanoTime();
           List<Face> faces;
           try {
-            faces = detector.detect(new RgbImage(f.width(), f.height(), f.rgb()));
+            faces = detector.detect(image(f));
           } catch (RuntimeException e) {
             if (ms != null) {
               ms.errors.incrementAndGet();

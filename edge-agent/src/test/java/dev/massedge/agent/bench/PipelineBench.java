@@ -6,6 +6,7 @@ import ai.onnxruntime.OrtSession;
 import dev.massedge.agent.pipeline.CameraPipeline;
 import dev.massedge.agent.pipeline.EventBus;
 import dev.massedge.agent.pipeline.FaceTracker;
+import dev.massedge.drivers.camera.PixelFormat;
 import dev.massedge.drivers.camera.ProcessFrameSource;
 import dev.massedge.inference.EngineOptions;
 import dev.massedge.inference.Engines;
@@ -38,9 +39,10 @@ public final class PipelineBench {
     Path models = Path.of(System.getProperty("mass.models.dir", "models"));
     Path media = Path.of(System.getProperty("mass.media.dir", "media"));
     Path work = Files.createTempDirectory("mass-pipeline-bench");
-    // 50 pre-decoded 640x480 frames (a face 1 s, then a test pattern 1 s, twice), read by a camera
-    // process paced by its pipeline: every frame is analysed and none is made only to be dropped
-    Path raw = work.resolve("frames.rgb");
+    // 100 pre-decoded 640x480 frames (a face 1 s, then a test pattern 1 s, twice) in the decoder's
+    // own layout (I420), read by a camera process paced by its pipeline: every frame is analysed
+    // and none is made only to be dropped
+    Path raw = work.resolve("frames.yuv");
     run(
         "ffmpeg",
         "-hide_banner",
@@ -64,7 +66,7 @@ public final class PipelineBench {
         "-filter_complex",
         "[0:v]scale=480:480,pad=640:480:80:0,setsar=1,format=rgb24,split[a1][a2];[1:v]setsar=1,format=rgb24,split[b1][b2];[a1][b1][a2][b2]concat=n=4:v=1",
         "-pix_fmt",
-        "rgb24",
+        "yuv420p",
         "-f",
         "rawvideo",
         raw.toString());
@@ -228,7 +230,7 @@ public final class PipelineBench {
                       "-f",
                       "rawvideo",
                       "-pix_fmt",
-                      "rgb24",
+                      "yuv420p",
                       "-s",
                       "640x480",
                       "-r",
@@ -240,10 +242,11 @@ public final class PipelineBench {
                       "-f",
                       "rawvideo",
                       "-pix_fmt",
-                      "rgb24",
+                      "yuv420p",
                       "pipe:1"),
               detectW,
               detectH,
+              PixelFormat.I420,
               25,
               false,
               true);

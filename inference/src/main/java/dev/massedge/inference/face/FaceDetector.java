@@ -5,8 +5,8 @@ import dev.massedge.inference.InferenceException;
 import dev.massedge.inference.ModelSession;
 import dev.massedge.inference.Tensor;
 import dev.massedge.inference.TensorSpec;
+import dev.massedge.inference.image.Image;
 import dev.massedge.inference.image.Letterbox;
-import dev.massedge.inference.image.RgbImage;
 import dev.massedge.inference.model.ModelDescriptor;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -113,7 +113,7 @@ public final class FaceDetector {
   }
 
   /** The model input for an image (a fresh buffer): for calibration and evaluation tools. */
-  public Tensor inputTensor(RgbImage image) {
+  public Tensor inputTensor(Image image) {
     Letterbox lb =
         Letterbox.fit(
             image.width(),
@@ -138,11 +138,11 @@ public final class FaceDetector {
   }
 
   /** Detects faces with the descriptor's score threshold. */
-  public List<Face> detect(RgbImage image) {
+  public List<Face> detect(Image image) {
     return detect(image, dec.scoreThreshold());
   }
 
-  public List<Face> detect(RgbImage image, float scoreThreshold) {
+  public List<Face> detect(Image image, float scoreThreshold) {
     Letterbox lb =
         Letterbox.fit(
             image.width(),

@@ -44,21 +44,21 @@ public record Letterbox(
   /**
    * Writes the image into {@code out} (from its current position) as normalised floats: {@code v *
    * scale + offset}, bilinear sampling, padding with the value of black. NHWC interleaves channels
-   * per pixel; NCHW writes one plane per channel. {@code bgr} swaps red and blue.
+   * per pixel; NCHW writes one plane per channel. {@code bgr} swaps red and blue. A {@link
+   * Yuv420Image} is converted only at the sampled points: luma bilinear, chroma from the sample
+   * that covers the point.
    */
   public void write(
-      RgbImage img, FloatBuffer out, boolean nchw, boolean bgr, float scale, float offset) {
+      Image img, FloatBuffer out, boolean nchw, boolean bgr, float scale, float offset) {
     final int sw = img.width();
     final int sh = img.height();
-    final byte[] px = img.pixels();
     final int base = out.position();
     final int plane = dstWidth * dstHeight;
-    final float pad = offset;
     final int c0 = bgr ? 2 : 0;
     final int c2 = bgr ? 0 : 2;
-    // Pre-compute horizontal sample positions and weights once per call (one row's worth).
-    int[] xa = new int[dstWidth]; // byte offset of the left sample
-    int[] xb = new int[dstWidth]; // byte offset of the right sample
+    // Horizontal sample positions and weights, once per call (one row's worth).
+    int[] xa = new int[dstWidth]; // the left sample's column
+    int[] xb = new int[dstWidth]; // the right sample's column
     float[] fxs = new float[dstWidth];
     boolean[] inX = new boolean[dstWidth];
     for (int x = 0; x < dstWidth; x++) {
@@ -66,8 +66,8 @@ public record Letterbox(
       inX[x] = sx > -1f && sx < sw;
       sx = Math.max(0f, Math.min(sx, sw - 1f));
       int x0 = Math.min((int) sx, sw - 2 < 0 ? 0 : sw - 2);
-      xa[x] = x0 * 3;
-      xb[x] = Math.min(x0 + 1, sw - 1) * 3;
+      xa[x] = x0;
+      xb[x] = Math.min(x0 + 1, sw - 1);
       fxs[x] = sw == 1 ? 0f : sx - x0;
     }
     // One row at a time into a float[] (bulk-copied to the buffer): far cheaper than per-element
@@ -81,45 +81,26 @@ public record Letterbox(
       int y0 = Math.min((int) sy, sh - 2 < 0 ? 0 : sh - 2);
       float fy = sh == 1 ? 0f : sy - y0;
       int y1 = Math.min(y0 + 1, sh - 1);
-      int row0 = y0 * sw * 3;
-      int row1 = y1 * sw * 3;
-      for (int x = 0, j = 0; x < dstWidth; x++, j += 3) {
-        if (!rowIn || !inX[x]) {
-          row[j] = pad;
-          row[j + 1] = pad;
-          row[j + 2] = pad;
-          continue;
-        }
-        int a = row0 + xa[x];
-        int b = row0 + xb[x];
-        int c = row1 + xa[x];
-        int d = row1 + xb[x];
-        float fx = fxs[x];
-        float w00 = (1 - fx) * (1 - fy) * scale;
-        float w01 = fx * (1 - fy) * scale;
-        float w10 = (1 - fx) * fy * scale;
-        float w11 = fx * fy * scale;
-        float r =
-            (px[a] & 0xff) * w00
-                + (px[b] & 0xff) * w01
-                + (px[c] & 0xff) * w10
-                + (px[d] & 0xff) * w11
-                + offset;
-        float g =
-            (px[a + 1] & 0xff) * w00
-                + (px[b + 1] & 0xff) * w01
-                + (px[c + 1] & 0xff) * w10
-                + (px[d + 1] & 0xff) * w11
-                + offset;
-        float bl =
-            (px[a + 2] & 0xff) * w00
-                + (px[b + 2] & 0xff) * w01
-                + (px[c + 2] & 0xff) * w10
-                + (px[d + 2] & 0xff) * w11
-                + offset;
-        row[j + c0] = r;
-        row[j + 1] = g;
-        row[j + c2] = bl;
+      if (!rowIn) {
+        java.util.Arrays.fill(row, offset);
+      } else if (img instanceof Yuv420Image yuv) {
+        yuvRow(
+            yuv,
+            y0,
+            y1,
+            fy,
+            Math.min((int) (sy + 0.5f), sh - 1),
+            xa,
+            xb,
+            fxs,
+            inX,
+            row,
+            c0,
+            c2,
+            scale,
+            offset);
+      } else {
+        rgbRow((RgbImage) img, y0, y1, fy, xa, xb, fxs, inX, row, c0, c2, scale, offset);
       }
       if (nchw) {
         for (int ch = 0; ch < 3; ch++) {
@@ -133,5 +114,114 @@ public record Letterbox(
       }
     }
     out.position(base + plane * 3);
+  }
+
+  private void rgbRow(
+      RgbImage img,
+      int y0,
+      int y1,
+      float fy,
+      int[] xa,
+      int[] xb,
+      float[] fxs,
+      boolean[] inX,
+      float[] row,
+      int c0,
+      int c2,
+      float scale,
+      float offset) {
+    final byte[] px = img.pixels();
+    final int row0 = y0 * img.width() * 3;
+    final int row1 = y1 * img.width() * 3;
+    for (int x = 0, j = 0; x < dstWidth; x++, j += 3) {
+      if (!inX[x]) {
+        row[j] = offset;
+        row[j + 1] = offset;
+        row[j + 2] = offset;
+        continue;
+      }
+      int a = row0 + xa[x] * 3;
+      int b = row0 + xb[x] * 3;
+      int c = row1 + xa[x] * 3;
+      int d = row1 + xb[x] * 3;
+      float fx = fxs[x];
+      float w00 = (1 - fx) * (1 - fy) * scale;
+      float w01 = fx * (1 - fy) * scale;
+      float w10 = (1 - fx) * fy * scale;
+      float w11 = fx * fy * scale;
+      float r =
+          (px[a] & 0xff) * w00
+              + (px[b] & 0xff) * w01
+              + (px[c] & 0xff) * w10
+              + (px[d] & 0xff) * w11
+              + offset;
+      float g =
+          (px[a + 1] & 0xff) * w00
+              + (px[b + 1] & 0xff) * w01
+              + (px[c + 1] & 0xff) * w10
+              + (px[d + 1] & 0xff) * w11
+              + offset;
+      float bl =
+          (px[a + 2] & 0xff) * w00
+              + (px[b + 2] & 0xff) * w01
+              + (px[c + 2] & 0xff) * w10
+              + (px[d + 2] & 0xff) * w11
+              + offset;
+      row[j + c0] = r;
+      row[j + 1] = g;
+      row[j + c2] = bl;
+    }
+  }
+
+  /** {@code yNear}: the source row nearest the sample point, whose chroma row is used. */
+  private void yuvRow(
+      Yuv420Image img,
+      int y0,
+      int y1,
+      float fy,
+      int yNear,
+      int[] xa,
+      int[] xb,
+      float[] fxs,
+      boolean[] inX,
+      float[] row,
+      int c0,
+      int c2,
+      float scale,
+      float offset) {
+    final byte[] px = img.pixels();
+    final int sw = img.width();
+    final int cw = (sw + 1) / 2;
+    final int row0 = y0 * sw;
+    final int row1 = y1 * sw;
+    final int uRow = sw * img.height() + (yNear >> 1) * cw;
+    final int vRow = uRow + cw * ((img.height() + 1) / 2);
+    for (int x = 0, j = 0; x < dstWidth; x++, j += 3) {
+      if (!inX[x]) {
+        row[j] = offset;
+        row[j + 1] = offset;
+        row[j + 2] = offset;
+        continue;
+      }
+      float fx = fxs[x];
+      int a = xa[x];
+      int b = xb[x];
+      float p = px[row0 + a] & 0xff;
+      float top = p + ((px[row0 + b] & 0xff) - p) * fx;
+      float q = px[row1 + a] & 0xff;
+      float bottom = q + ((px[row1 + b] & 0xff) - q) * fx;
+      float l = (top + (bottom - top) * fy - 16) * Yuv420Image.Y_GAIN;
+      // the chroma sample covering the luma sample nearest the point
+      int cx = (fx < 0.5f ? a : b) >> 1;
+      float u = (px[uRow + cx] & 0xff) - 128;
+      float v = (px[vRow + cx] & 0xff) - 128;
+      row[j + c0] = clamp(l + Yuv420Image.V_TO_R * v) * scale + offset;
+      row[j + 1] = clamp(l - Yuv420Image.U_TO_G * u - Yuv420Image.V_TO_G * v) * scale + offset;
+      row[j + c2] = clamp(l + Yuv420Image.U_TO_B * u) * scale + offset;
+    }
+  }
+
+  private static float clamp(float v) {
+    return v < 0f ? 0f : v > 255f ? 255f : v;
   }
 }

@@ -7,6 +7,7 @@ import dev.massedge.inference.Engines;
 import dev.massedge.inference.TestAssets;
 import dev.massedge.inference.image.ImageDecoder;
 import dev.massedge.inference.image.RgbImage;
+import dev.massedge.inference.image.Yuv420Image;
 import dev.massedge.inference.model.LoadedModel;
 import dev.massedge.inference.model.ModelRepository;
 import java.nio.file.Files;
@@ -90,5 +91,31 @@ class FaceDetectorTest {
     assertThat(faces).hasSize(1);
     float s = 480f / 512f;
     assertThat(faces.get(0).iou(64 + 179 * s, 82 * s, 93 * s, 93 * s)).isGreaterThanOrEqualTo(0.7f);
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"face-short", "face-long"})
+  void aCameraFrameInI420HasTheFaceItsRgbHas(String model, @TempDir Path tmp) throws Exception {
+    // what a camera process delivers: the decoder's planar YUV 4:2:0, read without conversion
+    Path frame =
+        TestAssets.ffmpeg(
+            tmp.resolve("wide.yuv"),
+            "-i",
+            TestAssets.media("astronaut.png").toString(),
+            "-vf",
+            "scale=480:480,pad=640:480:64:0:black",
+            "-pix_fmt",
+            "yuv420p",
+            "-f",
+            "rawvideo");
+    Yuv420Image yuv = new Yuv420Image(640, 480, Files.readAllBytes(frame));
+    List<Face> fromYuv = detector(model).detect(yuv);
+    List<Face> fromRgb = detector(model).detect(yuv.toRgb());
+    assertThat(fromYuv).hasSize(1);
+    assertThat(fromRgb).hasSize(1);
+    Face a = fromYuv.get(0);
+    Face b = fromRgb.get(0);
+    assertThat(a.iou(b)).isGreaterThanOrEqualTo(0.9f);
+    assertThat(a.score()).isCloseTo(b.score(), org.assertj.core.data.Offset.offset(0.05f));
   }
 }
