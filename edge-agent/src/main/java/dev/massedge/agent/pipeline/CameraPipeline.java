@@ -69,10 +69,6 @@ public final class CameraPipeline implements Pipeline {
   private int pictureHeight;
 
   /**
-   * The camera's own size when frames are analysed smaller (detect resolution): boxes in events are
-   * given in the camera's pixels. Snapshots stay at the analysed size.
-   */
-  /**
    * Counts this pipeline's inferences (calls, failures, latency) into a model version's stats, so
    * the health window and the fleet's rollout gates see the model at work, not only HTTP calls.
    */
@@ -81,6 +77,10 @@ public final class CameraPipeline implements Pipeline {
     return this;
   }
 
+  /**
+   * The camera's own size when frames are analysed smaller (detect resolution): boxes in events are
+   * given in the camera's pixels. Snapshots stay at the analysed size.
+   */
   public CameraPipeline pictureSize(int width, int height) {
     this.pictureWidth = width;
     this.pictureHeight = height;
@@ -167,7 +167,10 @@ public final class CameraPipeline implements Pipeline {
     return image(f).toRgb().pixels();
   }
 
-  /** Whether frames are analysed now: always without a gate; with a PIR, in motion and the hold. */
+  /**
+   * Whether frames are analysed now: always without a gate; with one (PIR, CoAP sensor, motion in
+   * the picture), while it is active and for the hold after its last change.
+   */
   boolean open() {
     if (gate == null || gate.active()) {
       return true;
@@ -206,6 +209,9 @@ public final class CameraPipeline implements Pipeline {
             break;
           }
           continue;
+        }
+        if (gate != null) {
+          gate.onFrame(f);
         }
         if (!open()) {
           gated.incrementAndGet();
@@ -306,6 +312,11 @@ public final class CameraPipeline implements Pipeline {
     m.put("frame_errors", errors.get());
     m.put("frames_gated", gated.get());
     m.put("gate_open", open());
+    if (gate instanceof MotionGate motion) {
+      m.put("motion_changed", motion.changed());
+      m.put("motion_frames", motion.motionFrames());
+      m.put("lighting_changes", motion.lightingChanges());
+    }
     m.put("source_restarts", s.restarts());
     m.put("source_error", s.lastError());
     double secs = (System.nanoTime() - startedNanos) / 1e9;

@@ -1,13 +1,20 @@
 package dev.massedge.agent.pipeline;
 
+import dev.massedge.drivers.camera.Frame;
 import dev.massedge.drivers.gpio.MotionSensor;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Consumer;
 
-/** What opens a camera pipeline: a PIR on GPIO, or a sensor node reporting over CoAP. */
+/**
+ * What opens a camera pipeline: a PIR on GPIO, a sensor node reporting over CoAP, or motion in the
+ * picture itself ({@link MotionGate}).
+ */
 public interface Gate {
   boolean active();
+
+  /** Sees every frame before the gate is consulted (gates that watch the picture). */
+  default void onFrame(Frame frame) {}
 
   void onChange(Consumer<Boolean> listener);
 

@@ -219,10 +219,23 @@ public class PipelineManager implements AutoCloseable {
     return s;
   }
 
+  /** How fast a motion gate's background follows the picture: ~2 s at 10 frames/s. */
+  static final double MOTION_ALPHA = 0.05;
+
   static Gate gate(PipelineConfig c, GpioService gpio, SensorGates sensors) {
-    if (c.gatePin() != null && c.gateSensor() != null) {
+    int gates = (c.gatePin() != null ? 1 : 0) + (c.gateSensor() != null ? 1 : 0);
+    if (gates + (c.gateMotion() ? 1 : 0) > 1) {
       throw new IllegalArgumentException(
-          "mass.pipelines." + c.name() + ": gate-pin and gate-sensor are exclusive; choose one");
+          "mass.pipelines."
+              + c.name()
+              + ": gate-pin, gate-sensor and gate-motion are exclusive; choose one");
+    }
+    if (c.gateMotion()) {
+      try {
+        return new MotionGate(c.motionThreshold(), c.motionArea(), MOTION_ALPHA);
+      } catch (IllegalArgumentException e) {
+        throw new IllegalArgumentException("mass.pipelines." + c.name() + ": " + e.getMessage());
+      }
     }
     if (c.gatePin() != null) {
       return Gate.of(gpio.motionSensor(c.name() + "-pir", c.gatePin()));
@@ -439,6 +452,9 @@ public class PipelineManager implements AutoCloseable {
         c.wakeWordEmbedding(),
         c.gatePin(),
         c.gateSensor(),
+        c.gateMotion(),
+        c.motionThreshold(),
+        c.motionArea(),
         o.getOrDefault("gate-hold-seconds", c.gateHoldSeconds()),
         c.ledPin(),
         c.buttonPin(),
