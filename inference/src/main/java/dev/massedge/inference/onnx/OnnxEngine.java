@@ -64,6 +64,7 @@ public final class OnnxEngine implements Engine {
               + " -jar (a manifest Class-Path), a manifest-only pathing jar, or the CLASSPATH"
               + " environment variable");
     }
+    OrtNatives.useCache();
     env = OrtEnvironment.getEnvironment(OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR, "mass-edge");
   }
 
@@ -83,6 +84,7 @@ public final class OnnxEngine implements Engine {
 
   /** The providers compiled into the ONNX Runtime library on the class path. */
   public static EnumSet<OrtProvider> availableProviders() {
+    OrtNatives.useCache();
     return OrtEnvironment.getAvailableProviders();
   }
 
