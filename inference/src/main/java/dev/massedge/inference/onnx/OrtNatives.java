@@ -127,6 +127,7 @@ public final class OrtNatives {
       // unpack beside the final folder, then rename it into place: another process starting at
       // the same time either finds the whole folder or unpacks its own
       Files.createDirectories(dir.getParent());
+      removeStale(dir);
       Path tmp = Files.createTempDirectory(dir.getParent(), dir.getFileName() + ".tmp");
       try {
         for (ZipEntry e : libs) {
@@ -179,6 +180,19 @@ public final class OrtNatives {
       }
     }
     return true;
+  }
+
+  /** Half-unpacked folders of processes killed while unpacking, older than ten minutes. */
+  private static void removeStale(Path dir) throws IOException {
+    long before = System.currentTimeMillis() - 600_000;
+    try (var s = Files.list(dir.getParent())) {
+      for (Path p : s.toList()) {
+        if (p.getFileName().toString().startsWith(dir.getFileName() + ".tmp")
+            && Files.getLastModifiedTime(p).toMillis() < before) {
+          deleteTree(p);
+        }
+      }
+    }
   }
 
   private static void deleteTree(Path p) throws IOException {

@@ -42,9 +42,16 @@ class OrtNativesTest {
     Path lib = dir.resolve("libonnxruntime4j_jni.so");
     byte[] good = Files.readAllBytes(lib);
 
+    // a process killed while unpacking left half a folder an hour ago, another one just now
+    Path stale = Files.createDirectories(dir.resolveSibling(dir.getFileName() + ".tmp123"));
+    Files.setLastModifiedTime(stale, FileTime.fromMillis(System.currentTimeMillis() - 3_600_000));
+    Path fresh = Files.createDirectories(dir.resolveSibling(dir.getFileName() + ".tmp456"));
+
     Files.write(lib, java.util.Arrays.copyOf(good, good.length / 2)); // cut short
     assertThat(OrtNatives.cached(JAR, OrtNatives.platform(), root)).contains(dir);
     assertThat(Files.readAllBytes(lib)).isEqualTo(good);
+    assertThat(stale).doesNotExist();
+    assertThat(fresh).as("may be another process unpacking now").isDirectory();
 
     byte[] flipped = good.clone();
     flipped[flipped.length / 2] ^= 0x5a; // same size, other bytes
