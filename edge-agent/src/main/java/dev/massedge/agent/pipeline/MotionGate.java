@@ -2,8 +2,6 @@ package dev.massedge.agent.pipeline;
 
 import dev.massedge.drivers.camera.Frame;
 import dev.massedge.drivers.camera.PixelFormat;
-import java.util.List;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 
@@ -25,12 +23,11 @@ public final class MotionGate implements Gate {
   private final int threshold;
   private final double minArea;
   private final float alpha;
-  private final List<Consumer<Boolean>> listeners = new CopyOnWriteArrayList<>();
+  private final Gate.Remote state = new Gate.Remote(); // active or not, and who listens
   private final AtomicLong motionFrames = new AtomicLong();
   private final AtomicLong lightingChanges = new AtomicLong();
   private float[] background;
   private float[] cells;
-  private volatile boolean active;
   private volatile double changed;
 
   /**
@@ -90,11 +87,8 @@ public final class MotionGate implements Gate {
     if (motion) {
       motionFrames.incrementAndGet();
     }
-    if (motion != active) {
-      active = motion;
-      for (Consumer<Boolean> l : listeners) {
-        l.accept(motion);
-      }
+    if (motion != state.active()) {
+      state.set(motion);
     }
   }
 
@@ -138,12 +132,12 @@ public final class MotionGate implements Gate {
 
   @Override
   public boolean active() {
-    return active;
+    return state.active();
   }
 
   @Override
   public void onChange(Consumer<Boolean> listener) {
-    listeners.add(listener);
+    state.onChange(listener);
   }
 
   /** The fraction of the picture that changed in the last frame. */
