@@ -84,5 +84,23 @@ class OrtNativesTest {
     assertThat(path).isNotNull();
     assertThat(Path.of(path)).startsWith(OrtNatives.cacheRoot().resolve("onnxruntime"));
     assertThat(Path.of(path, "libonnxruntime.so")).isRegularFile();
+    // and the library this JVM runs is that one, not a copy unpacked to a temporary folder
+    new OnnxEngine()
+        .open(
+            dev.massedge.inference.TestAssets.model("face-blazeface-128").resolve("model.onnx"),
+            dev.massedge.inference.EngineOptions.cpu(1))
+        .close();
+    java.util.List<String> mapped;
+    try {
+      mapped =
+          Files.readAllLines(Path.of("/proc/self/maps")).stream()
+              .filter(l -> l.endsWith("/libonnxruntime.so"))
+              .map(l -> l.substring(l.indexOf('/')))
+              .distinct()
+              .toList();
+    } catch (java.io.IOException e) {
+      return; // not Linux
+    }
+    assertThat(mapped).containsExactly(Path.of(path, "libonnxruntime.so").toString());
   }
 }

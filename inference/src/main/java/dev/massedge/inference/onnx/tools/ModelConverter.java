@@ -196,10 +196,12 @@ public final class ModelConverter {
   public static Map<String, Integer> optimizedOps(Path model) {
     try {
       Path out = Files.createTempFile("mass-optimized", ".onnx");
+      // before anything loads the native library: checks the command line and points ONNX
+      // Runtime at the cached natives (SessionOptions loads them)
+      new OnnxEngine();
       try (OrtSession.SessionOptions so = new OrtSession.SessionOptions()) {
         so.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.EXTENDED_OPT);
         so.setOptimizedModelFilePath(out.toString());
-        new OnnxEngine(); // checks the command line before the native library loads
         try (OrtSession s = OrtEnvironment.getEnvironment().createSession(model.toString(), so)) {
           // the optimized graph is written when the session is created
         }
