@@ -38,6 +38,9 @@ public class ModelRegistry implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(ModelRegistry.class);
   private final ModelRepository repository;
   private final MeterRegistry meters;
+  private final Path tensorRtCacheDir;
+  private final DeviceModels store;
+  private List<LoadedModel> bundled = List.of(); // loaded at start from the models folder
 
   /** The version serving each model name when it is not simply the newest (after a rollback). */
   private final Map<String, String> active = new ConcurrentHashMap<>();
@@ -114,6 +117,9 @@ public class ModelRegistry implements AutoCloseable {
 
   public ModelRegistry(AgentConfig config, MeterRegistry meters, @Nullable DeviceModels store) {
     this.meters = meters;
+    this.store = store;
+    this.tensorRtCacheDir =
+        config.tensorrtCacheDir() == null ? null : Path.of(config.tensorrtCacheDir());
     EngineOptions options;
     try {
       options =
@@ -158,6 +164,7 @@ public class ModelRegistry implements AutoCloseable {
     List<String> wanted = config.models() == null ? List.of() : config.models();
     List<LoadedModel> loaded =
         new java.util.ArrayList<>(repository.loadAll(dir, java.util.Set.copyOf(wanted)));
+    bundled = List.copyOf(loaded);
     for (String name : wanted) {
       if (loaded.stream().noneMatch(m -> m.name().equals(name))) {
         log.warn("mass.agent.models names {}, which is not in {}", name, dir);
@@ -176,8 +183,8 @@ public class ModelRegistry implements AutoCloseable {
     }
     long ready = loaded.stream().filter(LoadedModel::ready).count();
     log.info("{} of {} models ready from {}", ready, loaded.size(), dir);
-    if (config.tensorrtCacheDir() != null) {
-      cleanTensorRtCache(Path.of(config.tensorrtCacheDir()), loaded, store);
+    if (tensorRtCacheDir != null) {
+      cleanTensorRtCache(tensorRtCacheDir, loaded, store);
     }
     for (LoadedModel m : loaded) {
       Gauge.builder("mass.model.ready", m, x -> x.ready() ? 1 : 0)
@@ -187,6 +194,20 @@ public class ModelRegistry implements AutoCloseable {
           .tag("engine", m.descriptor() == null ? "unknown" : m.descriptor().engine())
           .description("1 when the model is loaded and serving; tags say where it runs")
           .register(meters);
+    }
+  }
+
+  /**
+   * Removes the TensorRT engines of model versions no longer on the device (neither bundled, nor
+   * loaded, nor kept by the model store), as at start: for the store's commits and rollbacks, which
+   * may remove old versions. Nothing without a cache folder.
+   */
+  public void cleanEngineCaches() {
+    if (tensorRtCacheDir != null) {
+      // the bundled models stay on the device (the fallback when the store has no version)
+      List<LoadedModel> here = new java.util.ArrayList<>(bundled);
+      here.addAll(repository.all());
+      cleanTensorRtCache(tensorRtCacheDir, here, store);
     }
   }
 

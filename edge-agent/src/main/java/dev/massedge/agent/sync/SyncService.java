@@ -419,6 +419,7 @@ public class SyncService implements AutoCloseable {
     }
     if (problem == null) {
       store.commit(name);
+      registry.cleanEngineCaches(); // the commit may have removed versions beyond the kept ones
       report(slot, installed.version(), null, "active", null);
       log.info(
           "model {} v{} committed after its health window ({} calls, {} errors, median {} µs)",
@@ -434,6 +435,7 @@ public class SyncService implements AutoCloseable {
     if (dir != null) {
       registry.activate(registry.open(dir));
     }
+    registry.cleanEngineCaches();
     report(
         slot,
         activeVersion(name),

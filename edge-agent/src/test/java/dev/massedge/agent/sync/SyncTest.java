@@ -71,11 +71,21 @@ class SyncTest {
       SignedPackage v2 =
           bridge.publish(Bridge.variant("face-blazeface-128", tmp.resolve("v2"), "2"));
       String device = "cam-" + brokerName;
-      try (EmbeddedServer agent =
-          ApplicationContext.run(
-              EmbeddedServer.class, agentProps(broker.url(), tmp, device, bridge, 1000))) {
+      Map<String, Object> props = agentProps(broker.url(), tmp, device, bridge, 1000);
+      Path trt = tmp.resolve("tensorrt");
+      props.put("mass.agent.tensorrt-cache-dir", trt.toString());
+      try (EmbeddedServer agent = ApplicationContext.run(EmbeddedServer.class, props)) {
         ModelRegistry models = agent.getApplicationContext().getBean(ModelRegistry.class);
         assertThat(models.require("face-short", null).version()).isEqualTo("1");
+        // engines built while running: of the serving version, and of one the device no longer has
+        String v1 =
+            dev.massedge.inference.onnx.TensorRtCache.key(
+                java.nio.file.Files.readAllBytes(
+                    Bridge.MODELS.resolve("face-blazeface-128").resolve("model.onnx")));
+        Path serving = java.nio.file.Files.createDirectories(trt.resolve(v1).resolve("trt10-gpu"));
+        Path stale =
+            java.nio.file.Files.createDirectories(
+                trt.resolve("0123456789abcdef").resolve("trt10-gpu"));
         await()
             .atMost(Duration.ofSeconds(20))
             .until(() -> bridge.status.getOrDefault(device, "").contains("\"online\":true"));
@@ -92,6 +102,9 @@ class SyncTest {
                 .toList();
         assertThat(states)
             .containsSubsequence("downloading", "verifying", "health_window", "active");
+        // the commit cleaned the engine caches; v1 is the bundled version, still on the device
+        assertThat(stale.getParent()).doesNotExist();
+        assertThat(serving).isDirectory();
       }
       // a restart comes up on the committed version, from the store
       try (EmbeddedServer agent =
