@@ -131,10 +131,23 @@ public final class FrameSources {
 
   /**
    * A GStreamer pipeline (for example Jetson CSI: {@code nvarguscamerasrc ! nvvidconv}) whose end
-   * is converted to raw I420 at width×height and written to standard output.
+   * is converted to raw I420 at width×height and written to standard output. The width must be a
+   * multiple of 8 and the height even, so that GStreamer writes the planes without row padding.
    */
   public static ProcessFrameSource gstreamer(
       String name, String pipeline, int width, int height, double fps) {
+    // GStreamer pads I420 rows to 4 bytes (and planes to an even height); ffmpeg does not, and the
+    // reader expects tight planes
+    if (width % 8 != 0 || height % 2 != 0) {
+      throw new IllegalArgumentException(
+          "camera '"
+              + name
+              + "': a GStreamer camera needs a width that is a multiple of 8 and an even height"
+              + " (GStreamer pads I420 rows to 4 bytes), got "
+              + width
+              + "x"
+              + height);
+    }
     return new ProcessFrameSource(
         name,
         position -> gstreamerCommand(pipeline, width, height, fps),

@@ -155,5 +155,10 @@ class FrameSourceTest {
         .endsWith("fdsink fd=1");
     assertThatThrownBy(() -> FrameSources.ffmpeg("bad", "x.mp4", List.of(), 0, 480, 15))
         .hasMessageContaining("width, height and fps");
+    // GStreamer would pad 426-pixel I420 rows to 428 and 213-byte chroma rows to 216
+    assertThatThrownBy(() -> FrameSources.gstreamer("csi", "videotestsrc", 426, 240, 15))
+        .hasMessageContaining("camera 'csi'")
+        .hasMessageContaining("multiple of 8");
+    assertThat(FrameSources.gstreamer("csi", "videotestsrc", 424, 240, 15).name()).isEqualTo("csi");
   }
 }
