@@ -33,16 +33,23 @@ public final class OrtNatives {
   /** Where the cache lives: {@code mass.native-cache-dir}, else {@code ~/.cache/mass-edge}. */
   static final String CACHE_PROPERTY = "mass.native-cache-dir";
 
+  /**
+   * Set by the first call: every session opened asks again, and a failure is not worth retrying.
+   */
+  private static boolean tried;
+
   private OrtNatives() {}
 
   /**
    * Points ONNX Runtime at cached natives (unpacking them first if needed), before it loads. Safe
-   * to call more than once; does nothing once ONNX Runtime has a native path.
+   * to call more than once: only the first call of a process does anything, and nothing when ONNX
+   * Runtime already has a native path.
    */
   public static synchronized void useCache() {
-    if (System.getProperty(NATIVE_PATH) != null) {
+    if (tried || System.getProperty(NATIVE_PATH) != null) {
       return;
     }
+    tried = true;
     Path root = cacheRoot();
     try {
       Path jar = jarOf(ai.onnxruntime.OrtEnvironment.class);
@@ -195,7 +202,8 @@ public final class OrtNatives {
     }
   }
 
-  private static void deleteTree(Path p) throws IOException {
+  /** Deletes a folder and everything in it (nothing when it is not there). */
+  static void deleteTree(Path p) throws IOException {
     if (!Files.exists(p)) {
       return;
     }
