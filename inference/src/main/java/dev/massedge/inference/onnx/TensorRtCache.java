@@ -76,11 +76,7 @@ public final class TensorRtCache {
         String name = d.getFileName().toString();
         // only folders this class made: anything else in the folder is not its to remove
         if (name.matches("[0-9a-f]{16}") && !keys.contains(name)) {
-          try (Stream<Path> tree = Files.walk(d)) {
-            for (Path p : tree.sorted(Comparator.reverseOrder()).toList()) {
-              Files.delete(p);
-            }
-          }
+          OrtNatives.deleteTree(d);
           removed.add(d);
         }
       }
