@@ -40,7 +40,7 @@ public class ModelRegistry implements AutoCloseable {
   private final MeterRegistry meters;
   private final Path tensorRtCacheDir;
   private final DeviceModels store;
-  private List<LoadedModel> bundled = List.of(); // loaded at start from the models folder
+  private final List<LoadedModel> bundled; // loaded at start from the models folder
 
   /** The version serving each model name when it is not simply the newest (after a rollback). */
   private final Map<String, String> active = new ConcurrentHashMap<>();
@@ -183,9 +183,7 @@ public class ModelRegistry implements AutoCloseable {
     }
     long ready = loaded.stream().filter(LoadedModel::ready).count();
     log.info("{} of {} models ready from {}", ready, loaded.size(), dir);
-    if (tensorRtCacheDir != null) {
-      cleanTensorRtCache(tensorRtCacheDir, loaded, store);
-    }
+    cleanEngineCaches();
     for (LoadedModel m : loaded) {
       Gauge.builder("mass.model.ready", m, x -> x.ready() ? 1 : 0)
           .tag("model", m.name())
