@@ -223,8 +223,9 @@ public class PipelineManager implements AutoCloseable {
   static final double MOTION_ALPHA = 0.05;
 
   static Gate gate(PipelineConfig c, GpioService gpio, SensorGates sensors) {
-    int gates = (c.gatePin() != null ? 1 : 0) + (c.gateSensor() != null ? 1 : 0);
-    if (gates + (c.gateMotion() ? 1 : 0) > 1) {
+    int gates =
+        (c.gatePin() != null ? 1 : 0) + (c.gateSensor() != null ? 1 : 0) + (c.gateMotion() ? 1 : 0);
+    if (gates > 1) {
       throw new IllegalArgumentException(
           "mass.pipelines."
               + c.name()
