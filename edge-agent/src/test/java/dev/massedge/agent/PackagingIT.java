@@ -112,6 +112,15 @@ class PackagingIT {
     assertThat(x64.resolve("runtime/bin/java")).isExecutable(); // this machine's platform
     assertThat(arm.resolve("runtime")).doesNotExist(); // no aarch64 jmods here to link
     assertThat(arm.resolve("lib/pi4j-plugin-mock-2.8.0.jar")).doesNotExist();
+    // model-sync's replacement of Paho's CountingInputStream (bulk payload reads) must come first
+    String classPath;
+    try (java.util.jar.JarFile agentJar =
+        new java.util.jar.JarFile(x64.resolve("edge-agent.jar").toFile())) {
+      classPath = agentJar.getManifest().getMainAttributes().getValue("Class-Path");
+    }
+    assertThat(classPath.indexOf("lib/model-sync-"))
+        .isNotNegative()
+        .isLessThan(classPath.indexOf("lib/org.eclipse.paho.mqttv5.client-"));
 
     // the bundle's own trimmed runtime runs the agent; its first start writes a class-data archive
     // when it stops, the second maps it

@@ -186,8 +186,33 @@ public final class MqttLink implements AutoCloseable {
 
   /** Connects in the background; returns at once. Failures are retried with backoff. */
   public MqttLink start() {
+    if (!PAHO_READS_IN_BULK && SLOW_READS_WARNED.compareAndSet(false, true)) {
+      log.warn(
+          "Paho's own CountingInputStream was loaded ahead of model-sync's: received payloads are"
+              + " decoded a byte at a time (correct, but several times slower). Put model-sync's"
+              + " jar ahead of org.eclipse.paho.mqttv5.client on the class path.");
+    }
     connect(1);
     return this;
+  }
+
+  private static final boolean PAHO_READS_IN_BULK = pahoReadsInBulk();
+  private static final java.util.concurrent.atomic.AtomicBoolean SLOW_READS_WARNED =
+      new java.util.concurrent.atomic.AtomicBoolean();
+
+  /**
+   * Whether the {@code CountingInputStream} Paho decodes packets through is model-sync's
+   * replacement (bulk reads passed through) rather than Paho 1.2.5's own, which reads a PUBLISH
+   * payload one byte at a time. Decided by the class path's order.
+   */
+  public static boolean pahoReadsInBulk() {
+    try {
+      org.eclipse.paho.mqttv5.common.packet.util.CountingInputStream.class.getDeclaredMethod(
+          "read", byte[].class, int.class, int.class);
+      return true;
+    } catch (NoSuchMethodException e) {
+      return false;
+    }
   }
 
   private MqttConnectionOptions connectionOptions() {
