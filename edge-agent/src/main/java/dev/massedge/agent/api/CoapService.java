@@ -69,13 +69,15 @@ public class CoapService implements AutoCloseable {
         host,
         gateway.port(),
         keys.isEmpty() ? "plain UDP" : "DTLS-PSK, " + keys.size() + " identities");
-    bus.events()
-        .filter(
-            e ->
-                e instanceof PipelineEvent.FaceCount
-                    || e instanceof PipelineEvent.WakeWord
-                    || e instanceof PipelineEvent.Utterance)
-        .subscribe(this::publishState);
+    bus.subscribe(
+        "CoAP pipeline state",
+        e -> {
+          if (e instanceof PipelineEvent.FaceCount
+              || e instanceof PipelineEvent.WakeWord
+              || e instanceof PipelineEvent.Utterance) {
+            publishState(e);
+          }
+        });
   }
 
   public int port() {

@@ -104,7 +104,7 @@ public class MqttSink implements AutoCloseable {
         base + "/status",
         new MqttMessage("offline".getBytes(StandardCharsets.UTF_8), 1, true, null));
     connect(o, url);
-    bus.events().subscribe(this::publish);
+    bus.subscribe("MQTT event sink", this::publish);
   }
 
   private void connect(MqttConnectionOptions o, String url) {

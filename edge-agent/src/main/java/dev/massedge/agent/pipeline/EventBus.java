@@ -4,6 +4,9 @@ import jakarta.inject.Singleton;
 import java.util.ArrayDeque;
 import java.util.Deque;
 import java.util.List;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Sinks;
 
@@ -14,6 +17,7 @@ import reactor.core.publisher.Sinks;
  */
 @Singleton
 public class EventBus {
+  private static final Logger log = LoggerFactory.getLogger(EventBus.class);
   private final Sinks.Many<PipelineEvent> sink = Sinks.many().multicast().directBestEffort();
   private final Deque<PipelineEvent> recent = new ArrayDeque<>();
 
@@ -31,6 +35,28 @@ public class EventBus {
 
   public Flux<PipelineEvent> events() {
     return sink.asFlux();
+  }
+
+  /**
+   * Calls {@code subscriber} with every event, on the publishing pipeline's thread. An exception it
+   * throws is logged and the subscription stays: a plain {@code events().subscribe(...)} is
+   * cancelled by Reactor at the first exception (logged as an error, and that sink hears nothing
+   * more).
+   */
+  public void subscribe(String who, Consumer<PipelineEvent> subscriber) {
+    sink.asFlux()
+        .subscribe(
+            e -> {
+              try {
+                subscriber.accept(e);
+              } catch (RuntimeException x) {
+                log.warn(
+                    "{} failed on a {} event (it keeps listening): {}",
+                    who,
+                    e.type(),
+                    x.toString());
+              }
+            });
   }
 
   public List<PipelineEvent> recent() {

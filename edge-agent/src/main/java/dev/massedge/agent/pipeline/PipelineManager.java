@@ -53,13 +53,19 @@ public class PipelineManager implements AutoCloseable {
     models.onActivated(this::restartUsing);
     // on the triggers' own thread: a pipeline's thread publishing an event never waits for the
     // manager (which may be stopping that very pipeline)
-    bus.events()
-        .filter(
-            e ->
-                e instanceof PipelineEvent.FaceEntered
-                    || e instanceof PipelineEvent.FaceLeft
-                    || e instanceof PipelineEvent.WakeWord)
-        .subscribe(e -> triggers.execute(() -> trigger(e)));
+    bus.subscribe(
+        "pipeline triggers",
+        e -> {
+          if (e instanceof PipelineEvent.FaceEntered
+              || e instanceof PipelineEvent.FaceLeft
+              || e instanceof PipelineEvent.WakeWord) {
+            try {
+              triggers.execute(() -> trigger(e));
+            } catch (java.util.concurrent.RejectedExecutionException closing) {
+              // the agent is stopping: a pipeline's last event triggers nothing
+            }
+          }
+        });
     for (PipelineConfig c : configs) {
       if (!c.enabled()) {
         continue;

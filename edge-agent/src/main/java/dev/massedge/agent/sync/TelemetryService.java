@@ -86,15 +86,15 @@ public class TelemetryService implements AutoCloseable {
     sender =
         new OutboxSender(outbox, sync.link(), this::route, 10, Topics.telemetryAck(device), 2000)
             .start();
-    bus.events()
-        .subscribe(
-            e -> {
-              try {
-                append(EVENT, json.writeValueAsBytes(e));
-              } catch (IOException x) {
-                log.warn("event not serialisable: {}", x.getMessage());
-              }
-            });
+    bus.subscribe(
+        "telemetry events",
+        e -> {
+          try {
+            append(EVENT, json.writeValueAsBytes(e));
+          } catch (IOException x) {
+            log.warn("event not serialisable: {}", x.getMessage());
+          }
+        });
     timer =
         Executors.newSingleThreadScheduledExecutor(
             r -> {
