@@ -3,7 +3,8 @@
 #   (linux-x64-gpu: ONNX Runtime with CUDA and TensorRT, from an agent built with -Pgpu)
 #   OUT/edge-agent.jar, OUT/lib/ (the jars; ONNX Runtime's without its natives, the matching
 #   TensorFlow Lite / JavaCPP jars), OUT/native/ (ONNX Runtime's libraries for this platform), OUT/bin/, OUT/jvm.options, OUT/models/, and OUT/runtime/ (a
-#   jlink-trimmed Java runtime) when the platform is this machine's.
+#   jlink-trimmed Java runtime) when the platform is this machine's, or when that platform's jmods
+#   are in target/jmods/PLATFORM (fetch-jmods.sh) or MASS_JMODS.
 # Needs the agent built (./mvnw -B install -DskipTests) and the models fetched (./mass models).
 set -eu
 platform="$1"
@@ -57,16 +58,30 @@ for m in face-blazeface-128 vad-silero; do
   [ -d "$root/models/$m" ] && cp -r "$root/models/$m" "$out/models/"
 done
 host="$(uname -m)"
+jmods=""
 if { [ "$host" = x86_64 ] && [ "$ort" = linux-x64 ]; } || { [ "$host" = aarch64 ] && [ "$platform" = linux-aarch64 ]; }; then
+  jmods=native # this machine's own
+elif [ -f "${MASS_JMODS:-$root/target/jmods/$platform}/java.base.jmod" ]; then
+  jmods="${MASS_JMODS:-$root/target/jmods/$platform}" # another platform's (fetch-jmods.sh)
+else
+  echo "build-bundle: no Java runtime in the $platform bundle: no $platform jmods (edge-agent/packaging/fetch-jmods.sh $platform, or MASS_JMODS)" >&2
+fi
+if [ -n "$jmods" ]; then
   # the modules the agent's jars need (jdeps), and no more
   modules="$(jdeps --multi-release 17 --ignore-missing-deps --print-module-deps --class-path "$out/lib/*" "$out/edge-agent.jar" 2>/dev/null || true)"
   [ -n "$modules" ] || modules=java.base,java.desktop,java.logging,java.management,java.naming,java.net.http,java.sql,jdk.unsupported
   # and what jdeps cannot see: TLS with EC keys, DNS, the management agent for jcmd, and the jar
   # file system Micronaut finds as a service at run time
   modules="$modules,jdk.crypto.ec,jdk.naming.dns,jdk.management,jdk.zipfs"
-  jlink --add-modules "$modules" --strip-debug --no-header-files --no-man-pages --compress=2 --generate-cds-archive --output "$out/runtime"
-  # the base class-data archive (needed by the agent's own, see bin/mass-agent); the one for heaps
-  # without compressed pointers (over 32 GB) is never used with -Xmx128m
-  rm -f "$out/runtime/lib/server/classes_nocoops.jsa"
+  if [ "$jmods" = native ]; then
+    jlink --add-modules "$modules" --strip-debug --no-header-files --no-man-pages --compress=2 --generate-cds-archive --output "$out/runtime"
+    # the base class-data archive (needed by the agent's own, see bin/mass-agent); the one for
+    # heaps without compressed pointers (over 32 GB) is never used with -Xmx128m
+    rm -f "$out/runtime/lib/server/classes_nocoops.jsa"
+  else
+    # linked here for another architecture: this machine's objcopy cannot strip its libraries and
+    # its class-data archive can only be made by running it, which the .deb does on the device
+    jlink --module-path "$jmods" --add-modules "$modules" --strip-java-debug-attributes --no-header-files --no-man-pages --compress=2 --output "$out/runtime"
+  fi
 fi
 echo "bundle $platform: $out ($(du -sh "$out" | cut -f1))"

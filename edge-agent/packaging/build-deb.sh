@@ -44,6 +44,13 @@ if [ "$1" = configure ]; then
   getent passwd mass-edge >/dev/null || adduser --system --group --home /var/lib/mass-edge --no-create-home mass-edge
   for g in video audio gpio; do getent group "$g" >/dev/null && adduser mass-edge "$g" >/dev/null || true; done
   mkdir -p /var/lib/mass-edge && chown mass-edge:mass-edge /var/lib/mass-edge && chmod 750 /var/lib/mass-edge
+  # a runtime linked on another architecture comes without its base class-data archive: made here,
+  # by the device's own JVM (the agent's AppCDS archive needs it; without it the agent only starts
+  # slower)
+  rt=/opt/mass-edge/agent/runtime
+  if [ -x "$rt/bin/java" ] && [ ! -f "$rt/lib/server/classes.jsa" ]; then
+    "$rt/bin/java" -Xshare:dump -Xlog:cds=off >/dev/null 2>&1 && touch "$rt/lib/server/.made-by-postinst" || true
+  fi
   if [ -d /run/systemd/system ]; then
     systemctl daemon-reload
     systemctl enable --now mass-agent.service mass-agent-watchdog.timer || true
@@ -55,6 +62,12 @@ cat > "$stage/DEBIAN/prerm" <<'PRERM'
 set -e
 if [ -d /run/systemd/system ] && [ "$1" = remove ]; then
   systemctl disable --now mass-agent-watchdog.timer mass-agent.service || true
+fi
+# the class-data archive postinst made is not the package's: it goes with it (and is made again
+# after an upgrade)
+rt=/opt/mass-edge/agent/runtime/lib/server
+if [ -f "$rt/.made-by-postinst" ]; then
+  rm -f "$rt/classes.jsa" "$rt/.made-by-postinst"
 fi
 PRERM
 chmod 755 "$stage/DEBIAN/postinst" "$stage/DEBIAN/prerm"

@@ -25,10 +25,11 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The agent's per-platform bundles and its .deb, built by {@code edge-agent/packaging/} as a user
- * would: each bundle carries only its own platform's natives; the linux-x64 bundle's jlink runtime
- * runs the agent and finds a face, and its second start maps the class-data archive its first
- * wrote; the .deb installs into a scratch root, and its systemd units are valid ({@code
- * systemd-analyze verify}).
+ * would: each bundle carries only its own platform's natives; the linux-aarch64 bundle's jlink
+ * runtime, linked here from Debian's aarch64 jmods when they were fetched, is all aarch64; the
+ * linux-x64 bundle's jlink runtime runs the agent and finds a face, and its second start maps the
+ * class-data archive its first wrote; the .deb installs into a scratch root, and its systemd units
+ * are valid ({@code systemd-analyze verify}).
  */
 class PackagingIT {
   static final Path ROOT = Path.of(System.getProperty("user.dir")).getParent();
@@ -110,7 +111,31 @@ class PackagingIT {
         .anyMatch(n -> n.equals("aarch64 native/libonnxruntime.so"))
         .anyMatch(n -> n.contains("tensorflowlite"));
     assertThat(x64.resolve("runtime/bin/java")).isExecutable(); // this machine's platform
-    assertThat(arm.resolve("runtime")).doesNotExist(); // no aarch64 jmods here to link
+    if (Files.isRegularFile(ROOT.resolve("target/jmods/linux-aarch64/java.base.jmod"))) {
+      // linked here from Debian's aarch64 jmods (fetch-jmods.sh; .ci/run fetches them): every
+      // binary of it is for aarch64, and its class-data archive is left to the device (the .deb)
+      List<String> runtime = new ArrayList<>();
+      try (Stream<Path> files = Files.walk(arm.resolve("runtime"))) {
+        for (Path f : files.filter(Files::isRegularFile).toList()) {
+          String n = f.getFileName().toString();
+          if (n.endsWith(".so") || f.getParent().getFileName().toString().equals("bin")) {
+            try (InputStream in = Files.newInputStream(f)) {
+              runtime.add(machine(in.readNBytes(20)) + " " + arm.relativize(f));
+            }
+          }
+        }
+      }
+      assertThat(runtime)
+          .contains("aarch64 runtime/bin/java", "aarch64 runtime/lib/server/libjvm.so")
+          .allMatch(n -> n.startsWith("aarch64 "), "aarch64 binaries only");
+      assertThat(arm.resolve("runtime/lib/server/classes.jsa")).doesNotExist();
+      assertThat(Files.readString(arm.resolve("runtime/release")))
+          .contains("JAVA_VERSION=\"17.")
+          .contains("jdk.crypto.ec")
+          .contains("java.desktop");
+    } else {
+      assertThat(arm.resolve("runtime")).doesNotExist(); // no aarch64 jmods here to link
+    }
     assertThat(arm.resolve("lib/pi4j-plugin-mock-2.8.0.jar")).doesNotExist();
     // model-sync's replacement of Paho's CountingInputStream (bulk payload reads) must come first
     String classPath;
@@ -149,6 +174,29 @@ class PackagingIT {
         .contains("Package: mass-edge-agent")
         .contains("Architecture: amd64")
         .contains("conffiles");
+    // the maintainer scripts parse (postinst makes a foreign-linked runtime's class-data archive)
+    Path control = tmp.resolve("control");
+    run(tmp.resolve("control.log"), "dpkg-deb", "-e", deb.toString(), control.toString());
+    assertThat(control.resolve("postinst")).content().contains("-Xshare:dump");
+    run(tmp.resolve("sh-n.log"), "sh", "-n", control.resolve("postinst").toString());
+    run(tmp.resolve("sh-n2.log"), "sh", "-n", control.resolve("prerm").toString());
+    // the aarch64 .deb: its architecture, and its runtime when one was linked
+    Path armDeb = tmp.resolve("mass-edge-agent_arm64.deb");
+    run(
+        tmp.resolve("deb-arm.log"),
+        PACKAGING.resolve("build-deb.sh").toString(),
+        arm.toString(),
+        "linux-aarch64",
+        armDeb.toString());
+    assertThat(run(tmp.resolve("info-arm.log"), "dpkg-deb", "--info", armDeb.toString()))
+        .contains("Architecture: arm64");
+    assertThat(run(tmp.resolve("contents-arm.log"), "dpkg-deb", "-c", armDeb.toString()))
+        .contains("./opt/mass-edge/agent/native/libonnxruntime.so")
+        .matches(
+            c ->
+                c.contains("./opt/mass-edge/agent/runtime/bin/java")
+                    == Files.isDirectory(arm.resolve("runtime")),
+            "carries the runtime exactly when the bundle has one");
     Path scratch = tmp.resolve("root");
     Files.createDirectories(scratch.resolve("var/lib/dpkg/updates"));
     Files.createDirectories(scratch.resolve("var/lib/dpkg/info"));
