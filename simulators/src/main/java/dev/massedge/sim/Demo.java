@@ -74,7 +74,7 @@ public final class Demo {
   int run(boolean once, int httpPort, int mqttPort) throws Exception {
     Path media = media();
     FleetProcesses fleet = new FleetProcesses(root);
-    deleteTree(dir.resolve("run"));
+    dev.massedge.sync.io.Durable.deleteTree(dir.resolve("run"));
     Path run = Files.createDirectories(dir.resolve("run"));
     say("starting the cloud bridge (embedded MQTT 5 broker on :%d, H2 database) ...", mqttPort);
     FleetProcesses.Running bridge =
@@ -336,7 +336,7 @@ public final class Demo {
       return v2;
     }
     Path work = dir.resolve("face-short-int8");
-    deleteTree(work);
+    dev.massedge.sync.io.Durable.deleteTree(work);
     say("making face-short v2: int8 quantization of v1 (calibrated on the sample images) ...");
     List<String> cmd =
         new ArrayList<>(
@@ -393,17 +393,6 @@ public final class Demo {
       }
     }
     return b.toByteArray();
-  }
-
-  static void deleteTree(Path p) throws IOException {
-    if (!Files.exists(p)) {
-      return;
-    }
-    try (Stream<Path> s = Files.walk(p)) {
-      for (Path f : s.sorted(java.util.Comparator.reverseOrder()).toList()) {
-        Files.deleteIfExists(f);
-      }
-    }
   }
 
   /** Stops the agents, then the bridge. */

@@ -74,7 +74,7 @@ public final class Soak {
 
   static int run(Path root, double minutes, PrintStream out) throws Exception {
     Path dir = root.resolve("target/soak");
-    Demo.deleteTree(dir.resolve("run"));
+    dev.massedge.sync.io.Durable.deleteTree(dir.resolve("run"));
     Path media = Files.createDirectories(dir.resolve("media"));
     Path cam = media.resolve("soak-camera.mp4");
     if (!Files.exists(cam)) {

@@ -23,13 +23,11 @@ import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
-import java.util.stream.Stream;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipInputStream;
 import org.slf4j.Logger;
@@ -100,7 +98,7 @@ public final class ModelCatalog implements AutoCloseable {
       Files.write(dir.resolve(d.file()), model);
       return add(dir, notes, user);
     } finally {
-      delete(dir);
+      dev.massedge.sync.io.Durable.deleteTree(dir);
     }
   }
 
@@ -138,7 +136,7 @@ public final class ModelCatalog implements AutoCloseable {
       }
       return add(dir, notes, user);
     } finally {
-      delete(dir);
+      dev.massedge.sync.io.Durable.deleteTree(dir);
     }
   }
 
@@ -285,14 +283,6 @@ public final class ModelCatalog implements AutoCloseable {
 
   private Path newUploadDir() throws IOException {
     return Files.createDirectories(uploads.resolve(UUID.randomUUID().toString()));
-  }
-
-  private static void delete(Path dir) throws IOException {
-    try (Stream<Path> s = Files.walk(dir)) {
-      for (Path p : s.sorted(Comparator.reverseOrder()).toList()) {
-        Files.deleteIfExists(p);
-      }
-    }
   }
 
   @PreDestroy

@@ -8,7 +8,10 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 
-/** Writes that survive a crash or a power cut: the store's and the outbox's small state files. */
+/**
+ * Writes that survive a crash or a power cut (the store's and the outbox's small state files), and
+ * the folder-tree delete the store, the bridge's catalog and the demo share.
+ */
 public final class Durable {
   private Durable() {}
 
@@ -66,6 +69,18 @@ public final class Durable {
       ch.force(true);
     } catch (IOException ignored) {
       // not every file system lets a directory be opened; the rename is still atomic
+    }
+  }
+
+  /** Deletes a folder and everything in it, deepest first (nothing when it is not there). */
+  public static void deleteTree(Path p) throws IOException {
+    if (!Files.exists(p)) {
+      return;
+    }
+    try (java.util.stream.Stream<Path> s = Files.walk(p)) {
+      for (Path f : s.sorted(java.util.Comparator.reverseOrder()).toList()) {
+        Files.deleteIfExists(f);
+      }
     }
   }
 }

@@ -154,7 +154,7 @@ public final class ModelStore {
     }
     ensureRoom(m);
     Path staging = modelDir.resolve(dirName + ".staging");
-    deleteTree(staging);
+    Durable.deleteTree(staging);
     Files.createDirectories(staging);
     try {
       for (ModelManifest.FileEntry f : m.files()) {
@@ -172,7 +172,7 @@ public final class ModelStore {
       Files.move(staging, target, StandardCopyOption.ATOMIC_MOVE);
       Durable.syncDirectory(modelDir);
     } catch (IOException | RuntimeException e) {
-      deleteTree(staging);
+      Durable.deleteTree(staging);
       throw diskFull(e);
     }
     if (!Files.isRegularFile(modelDir.resolve("state.json"))) {
@@ -390,7 +390,7 @@ public final class ModelStore {
         continue;
       }
       freed += size(v.dir());
-      deleteTree(v.dir());
+      Durable.deleteTree(v.dir());
       log.info("model {}: removed old version {}", name, dir);
     }
     Set<String> used = new HashSet<>();
@@ -461,17 +461,6 @@ public final class ModelStore {
     }
     try (Stream<Path> s = Files.walk(p)) {
       return s.filter(Files::isRegularFile).mapToLong(f -> f.toFile().length()).sum();
-    }
-  }
-
-  private static void deleteTree(Path p) throws IOException {
-    if (!Files.exists(p)) {
-      return;
-    }
-    try (Stream<Path> s = Files.walk(p)) {
-      for (Path f : s.sorted(Comparator.reverseOrder()).toList()) {
-        Files.deleteIfExists(f);
-      }
     }
   }
 }
