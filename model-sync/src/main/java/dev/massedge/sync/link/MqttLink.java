@@ -46,6 +46,12 @@ public final class MqttLink implements AutoCloseable {
   /** How long a publish waits for a free slot when the broker's receive maximum is reached. */
   private static final long MAX_INFLIGHT_WAIT_NANOS = 30_000_000_000L;
 
+  /** Whether Paho decodes received payloads in bulk ({@link #pahoReadsInBulk}); warned once. */
+  private static final boolean PAHO_READS_IN_BULK = pahoReadsInBulk();
+
+  private static final java.util.concurrent.atomic.AtomicBoolean SLOW_READS_WARNED =
+      new java.util.concurrent.atomic.AtomicBoolean();
+
   /** What to connect to and as whom. {@code birth} is asked for on every connection. */
   public record Options(
       String url,
@@ -195,10 +201,6 @@ public final class MqttLink implements AutoCloseable {
     connect(1);
     return this;
   }
-
-  private static final boolean PAHO_READS_IN_BULK = pahoReadsInBulk();
-  private static final java.util.concurrent.atomic.AtomicBoolean SLOW_READS_WARNED =
-      new java.util.concurrent.atomic.AtomicBoolean();
 
   /**
    * Whether the {@code CountingInputStream} Paho decodes packets through is model-sync's

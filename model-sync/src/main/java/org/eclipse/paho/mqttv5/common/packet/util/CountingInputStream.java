@@ -17,7 +17,8 @@ import java.io.InputStream;
  * <p>It works by coming first on the class path: model-sync is declared before Paho in every
  * module, so its jar is ahead of Paho's in the build's and the bundles' class paths. {@code
  * MqttLink} warns once when Paho's own class was loaded instead (decoding stays correct, only
- * slow); tests in model-sync and edge-agent check which one is loaded.
+ * slow); {@code PahoDecodeTest} checks which one model-sync's tests load, {@code PackagingIT} the
+ * order in the agent bundle's class path.
  */
 public class CountingInputStream extends InputStream {
   private final InputStream inputStream;
