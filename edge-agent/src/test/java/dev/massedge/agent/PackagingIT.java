@@ -162,13 +162,7 @@ class PackagingIT {
         .contains(x64.resolve("native/libonnxruntime.so").toString()); // not unpacked to /tmp
 
     // the .deb, installed into a scratch root
-    Path deb = tmp.resolve("mass-edge-agent_amd64.deb");
-    run(
-        tmp.resolve("deb.log"),
-        PACKAGING.resolve("build-deb.sh").toString(),
-        x64.toString(),
-        "linux-x64",
-        deb.toString());
+    Path deb = buildDeb(x64, "linux-x64", "amd64");
     String info = run(tmp.resolve("info.log"), "dpkg-deb", "--info", deb.toString());
     assertThat(info)
         .contains("Package: mass-edge-agent")
@@ -181,13 +175,7 @@ class PackagingIT {
     run(tmp.resolve("sh-n.log"), "sh", "-n", control.resolve("postinst").toString());
     run(tmp.resolve("sh-n2.log"), "sh", "-n", control.resolve("prerm").toString());
     // the aarch64 .deb: its architecture, and its runtime when one was linked
-    Path armDeb = tmp.resolve("mass-edge-agent_arm64.deb");
-    run(
-        tmp.resolve("deb-arm.log"),
-        PACKAGING.resolve("build-deb.sh").toString(),
-        arm.toString(),
-        "linux-aarch64",
-        armDeb.toString());
+    Path armDeb = buildDeb(arm, "linux-aarch64", "arm64");
     assertThat(run(tmp.resolve("info-arm.log"), "dpkg-deb", "--info", armDeb.toString()))
         .contains("Architecture: arm64");
     assertThat(run(tmp.resolve("contents-arm.log"), "dpkg-deb", "-c", armDeb.toString()))
@@ -236,6 +224,18 @@ class PackagingIT {
         units.resolve("mass-agent.service").toString(),
         units.resolve("mass-agent-watchdog.service").toString(),
         units.resolve("mass-agent-watchdog.timer").toString());
+  }
+
+  /** {@code build-deb.sh} on a bundle: the .deb's path. */
+  Path buildDeb(Path bundle, String platform, String debianArch) throws Exception {
+    Path deb = tmp.resolve("mass-edge-agent_" + debianArch + ".deb");
+    run(
+        tmp.resolve("deb-" + debianArch + ".log"),
+        PACKAGING.resolve("build-deb.sh").toString(),
+        bundle.toString(),
+        platform,
+        deb.toString());
+    return deb;
   }
 
   /**

@@ -71,13 +71,11 @@ public class CoapService implements AutoCloseable {
         keys.isEmpty() ? "plain UDP" : "DTLS-PSK, " + keys.size() + " identities");
     bus.subscribe(
         "CoAP pipeline state",
-        e -> {
-          if (e instanceof PipelineEvent.FaceCount
-              || e instanceof PipelineEvent.WakeWord
-              || e instanceof PipelineEvent.Utterance) {
-            publishState(e);
-          }
-        });
+        e ->
+            e instanceof PipelineEvent.FaceCount
+                || e instanceof PipelineEvent.WakeWord
+                || e instanceof PipelineEvent.Utterance,
+        this::publishState);
   }
 
   public int port() {

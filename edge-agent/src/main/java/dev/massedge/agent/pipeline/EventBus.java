@@ -5,6 +5,7 @@ import java.util.ArrayDeque;
 import java.util.Deque;
 import java.util.List;
 import java.util.function.Consumer;
+import java.util.function.Predicate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import reactor.core.publisher.Flux;
@@ -44,7 +45,14 @@ public class EventBus {
    * more).
    */
   public void subscribe(String who, Consumer<PipelineEvent> subscriber) {
+    subscribe(who, e -> true, subscriber);
+  }
+
+  /** {@link #subscribe(String, Consumer)} for the events {@code which} accepts. */
+  public void subscribe(
+      String who, Predicate<PipelineEvent> which, Consumer<PipelineEvent> subscriber) {
     sink.asFlux()
+        .filter(which)
         .subscribe(
             e -> {
               try {

@@ -55,15 +55,15 @@ public class PipelineManager implements AutoCloseable {
     // manager (which may be stopping that very pipeline)
     bus.subscribe(
         "pipeline triggers",
+        e ->
+            e instanceof PipelineEvent.FaceEntered
+                || e instanceof PipelineEvent.FaceLeft
+                || e instanceof PipelineEvent.WakeWord,
         e -> {
-          if (e instanceof PipelineEvent.FaceEntered
-              || e instanceof PipelineEvent.FaceLeft
-              || e instanceof PipelineEvent.WakeWord) {
-            try {
-              triggers.execute(() -> trigger(e));
-            } catch (java.util.concurrent.RejectedExecutionException closing) {
-              // the agent is stopping: a pipeline's last event triggers nothing
-            }
+          try {
+            triggers.execute(() -> trigger(e));
+          } catch (java.util.concurrent.RejectedExecutionException closing) {
+            // the agent is stopping: a pipeline's last event triggers nothing
           }
         });
     for (PipelineConfig c : configs) {

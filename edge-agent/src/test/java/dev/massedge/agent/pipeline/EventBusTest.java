@@ -33,6 +33,20 @@ class EventBusTest {
   }
 
   @Test
+  void aFilteredSubscriberHearsOnlyTheEventsItAccepts() {
+    EventBus bus = new EventBus();
+    List<Integer> heard = new ArrayList<>();
+    bus.subscribe(
+        "odd counts",
+        e -> ((PipelineEvent.FaceCount) e).count() % 2 == 1,
+        e -> heard.add(((PipelineEvent.FaceCount) e).count()));
+    for (int i = 0; i < 5; i++) {
+      bus.publish(count(i));
+    }
+    assertThat(heard).containsExactly(1, 3);
+  }
+
+  @Test
   void aPlainFluxSubscriberIsCancelledAtItsFirstException() {
     // why subscribe(who, …) exists: Reactor drops a lambda subscriber that throws
     EventBus bus = new EventBus();
