@@ -23,13 +23,22 @@ cp "$root/docs/configuration.md" "$root/docs/security.md" "$stage/opt/mass-edge/
 cp "$here/agent.yml" "$stage/etc/mass-edge/agent.yml"
 cp "$here/mass-agent.service" "$here/mass-agent-watchdog.service" "$here/mass-agent-watchdog.timer" "$stage/lib/systemd/system/"
 size="$(du -sk "$stage" | cut -f1)"
+# the system libraries the bundle's natives link: ONNX Runtime's (C and C++ runtimes) and, with a
+# jlink runtime (Debian's OpenJDK build, which uses the system's zlib, image, colour, font and ALSA
+# libraries: JPEG decoding and Java Sound need them), the runtime's; without one, a Java 17
+depends="ffmpeg, curl, adduser, libc6, libstdc++6, libgcc-s1"
+if [ -d "$bundle/runtime" ]; then
+  depends="$depends, zlib1g, libjpeg62-turbo | libjpeg62, libpng16-16 | libpng16-16t64, liblcms2-2, libgif7, libfreetype6, libharfbuzz0b, libasound2 | libasound2t64"
+else
+  depends="$depends, openjdk-17-jre-headless | java17-runtime-headless"
+fi
 cat > "$stage/DEBIAN/control" <<CONTROL
 Package: mass-edge-agent
 Version: $version
 Architecture: $arch
 Maintainer: Mass Edge <dev@massedge.invalid>
 Installed-Size: $size
-Depends: ffmpeg, curl, adduser
+Depends: $depends
 Section: misc
 Priority: optional
 Description: Mass Edge agent: on-device inference runtime

@@ -168,6 +168,17 @@ class PackagingIT {
         .contains("Package: mass-edge-agent")
         .contains("Architecture: amd64")
         .contains("conffiles");
+    // every system library the bundle's natives link (its runtime's and ONNX Runtime's) comes
+    // from a package the .deb depends on: the Debian package this machine has it from
+    String depends =
+        info.lines().filter(l -> l.trim().startsWith("Depends:")).findFirst().orElseThrow().trim();
+    for (String soname : systemLibraries(x64)) {
+      String owner = run(tmp.resolve("owner.log"), "dpkg", "-S", "*/" + soname);
+      String pkg = owner.lines().findFirst().orElseThrow().split(":")[0].trim();
+      assertThat(depends)
+          .as("%s (from %s)", soname, pkg)
+          .containsPattern("[ ,|]" + java.util.regex.Pattern.quote(pkg) + "(,|$| )");
+    }
     // the maintainer scripts parse (postinst makes a foreign-linked runtime's class-data archive)
     Path control = tmp.resolve("control");
     run(tmp.resolve("control.log"), "dpkg-deb", "-e", deb.toString(), control.toString());
@@ -224,6 +235,40 @@ class PackagingIT {
         units.resolve("mass-agent.service").toString(),
         units.resolve("mass-agent-watchdog.service").toString(),
         units.resolve("mass-agent-watchdog.timer").toString());
+  }
+
+  /**
+   * The shared libraries the bundle's native code (its runtime's and {@code native/}) links from
+   * the system: every NEEDED entry ({@code readelf -d}) that the bundle does not carry itself,
+   * leaving out AWT's X11 toolkit and splash screen (the agent runs headless, they are never
+   * loaded).
+   */
+  static java.util.Set<String> systemLibraries(Path bundle) throws Exception {
+    List<Path> libs = new ArrayList<>();
+    for (String dir : new String[] {"native", "runtime"}) {
+      try (Stream<Path> files = Files.walk(bundle.resolve(dir))) {
+        files.filter(f -> f.getFileName().toString().endsWith(".so")).forEach(libs::add);
+      }
+    }
+    java.util.Set<String> carried = new java.util.HashSet<>();
+    libs.forEach(f -> carried.add(f.getFileName().toString()));
+    libs.removeIf(f -> f.getFileName().toString().matches("lib(awt_xawt|splashscreen)\\.so"));
+    java.util.Set<String> needed = new java.util.TreeSet<>();
+    for (Path lib : libs) {
+      Process p = new ProcessBuilder("readelf", "-d", lib.toString()).start();
+      String out = new String(p.getInputStream().readAllBytes());
+      assertThat(p.waitFor()).as("readelf -d " + lib).isZero();
+      java.util.regex.Matcher m =
+          java.util.regex.Pattern.compile("\\(NEEDED\\).*\\[(.+)\\]").matcher(out);
+      while (m.find()) {
+        String soname = m.group(1);
+        if (!carried.contains(soname.replaceAll("(\\.so)(\\.[0-9]+)+$", "$1"))) {
+          needed.add(soname);
+        }
+      }
+    }
+    assertThat(needed).as("libraries found").contains("libz.so.1", "libstdc++.so.6");
+    return needed;
   }
 
   /** {@code build-deb.sh} on a bundle: the .deb's path. */
