@@ -54,9 +54,7 @@ class PackagingIT {
     List<String> found = new ArrayList<>();
     try (Stream<Path> files = Files.list(bundle.resolve("native"))) {
       for (Path f : files.toList()) {
-        try (InputStream in = Files.newInputStream(f)) {
-          found.add(machine(in.readNBytes(20)) + " native/" + f.getFileName());
-        }
+        found.add(machine(f) + " native/" + f.getFileName());
       }
     }
     try (Stream<Path> jars = Files.list(bundle.resolve("lib"))) {
@@ -76,6 +74,13 @@ class PackagingIT {
       }
     }
     return found;
+  }
+
+  /** The ELF machine of a file ({@link #machine(byte[])} of its first 20 bytes). */
+  static String machine(Path f) throws IOException {
+    try (InputStream in = Files.newInputStream(f)) {
+      return machine(in.readNBytes(20));
+    }
   }
 
   /** x86-64, aarch64 or "machine N" from an ELF header's first 20 bytes. */
@@ -119,9 +124,7 @@ class PackagingIT {
         for (Path f : files.filter(Files::isRegularFile).toList()) {
           String n = f.getFileName().toString();
           if (n.endsWith(".so") || f.getParent().getFileName().toString().equals("bin")) {
-            try (InputStream in = Files.newInputStream(f)) {
-              runtime.add(machine(in.readNBytes(20)) + " " + arm.relativize(f));
-            }
+            runtime.add(machine(f) + " " + arm.relativize(f));
           }
         }
       }
@@ -243,7 +246,7 @@ class PackagingIT {
    * leaving out AWT's X11 toolkit and splash screen (the agent runs headless, they are never
    * loaded).
    */
-  static java.util.Set<String> systemLibraries(Path bundle) throws Exception {
+  java.util.Set<String> systemLibraries(Path bundle) throws Exception {
     List<Path> libs = new ArrayList<>();
     for (String dir : new String[] {"native", "runtime"}) {
       try (Stream<Path> files = Files.walk(bundle.resolve(dir))) {
@@ -255,9 +258,7 @@ class PackagingIT {
     libs.removeIf(f -> f.getFileName().toString().matches("lib(awt_xawt|splashscreen)\\.so"));
     java.util.Set<String> needed = new java.util.TreeSet<>();
     for (Path lib : libs) {
-      Process p = new ProcessBuilder("readelf", "-d", lib.toString()).start();
-      String out = new String(p.getInputStream().readAllBytes());
-      assertThat(p.waitFor()).as("readelf -d " + lib).isZero();
+      String out = run(tmp.resolve("readelf.log"), "readelf", "-d", lib.toString());
       java.util.regex.Matcher m =
           java.util.regex.Pattern.compile("\\(NEEDED\\).*\\[(.+)\\]").matcher(out);
       while (m.find()) {
