@@ -59,10 +59,11 @@ for m in face-blazeface-128 vad-silero; do
 done
 host="$(uname -m)"
 jmods=""
+foreign="${MASS_JMODS:-$root/target/jmods/$platform}" # another platform's (fetch-jmods.sh)
 if { [ "$host" = x86_64 ] && [ "$ort" = linux-x64 ]; } || { [ "$host" = aarch64 ] && [ "$platform" = linux-aarch64 ]; }; then
   jmods=native # this machine's own
-elif [ -f "${MASS_JMODS:-$root/target/jmods/$platform}/java.base.jmod" ]; then
-  jmods="${MASS_JMODS:-$root/target/jmods/$platform}" # another platform's (fetch-jmods.sh)
+elif [ -f "$foreign/java.base.jmod" ]; then
+  jmods="$foreign"
 else
   echo "build-bundle: no Java runtime in the $platform bundle: no $platform jmods (edge-agent/packaging/fetch-jmods.sh $platform, or MASS_JMODS)" >&2
 fi
