@@ -7,6 +7,7 @@ import dev.massedge.sync.delivery.HttpChunkServer;
 import dev.massedge.sync.delivery.HttpChunkSource;
 import dev.massedge.sync.delivery.MqttChunkSource;
 import dev.massedge.sync.delivery.PackageRepository;
+import dev.massedge.sync.io.Durable;
 import dev.massedge.sync.link.MqttLink;
 import dev.massedge.sync.outbox.Outbox;
 import dev.massedge.sync.outbox.OutboxReceiver;
@@ -32,7 +33,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * HiveMQ CE and Mosquitto, through a byte-counting TCP proxy) and over HTTP ranges; the delta of a
  * retrained head; the outbox's sustained throughput to Mosquitto under two fsync policies. Each
  * transport's first delivery runs with its code still cold and is shown apart; its throughput is
- * the best of the deliveries after it. Run with {@code ./mass bench sync}.
+ * the median of the deliveries after a warm-up ({@link #measure}). Run with {@code ./mass bench
+ * sync}.
  */
 public final class SyncBench {
   private SyncBench() {}
@@ -49,33 +51,64 @@ public final class SyncBench {
     d.fetch(pkg.sha256(), d.manifest(pkg.sha256(), 30_000).manifest(), p -> {});
   }
 
-  static double[] http(PackageRepository repo, SignedPackage pkg, Path work, int runs, long size)
-      throws Exception {
-    try (HttpChunkServer http = new HttpChunkServer(repo, new InetSocketAddress("127.0.0.1", 0))) {
-      HttpChunkSource src =
-          new HttpChunkSource(
-              URI.create("http://127.0.0.1:" + http.port()), Duration.ofSeconds(30));
-      double[] rates = new double[runs + 1];
-      for (int r = 0; r <= runs; r++) {
-        long s0 = System.nanoTime();
-        Delivery d = new Delivery(src, new ChunkStore(work.resolve("http-" + r)));
-        d.fetch(pkg.sha256(), d.manifest(pkg.sha256(), 30_000).manifest(), p -> {});
-        rates[r] = size / 1e6 / ((System.nanoTime() - s0) / 1e9);
-      }
-      return coldAndBest(rates);
+  /**
+   * One transport's deliveries: the first (its code still cold: interpreted, then compiled), then
+   * the median and the best of the timed ones that follow a warm-up.
+   */
+  record Rates(double cold, double median, double best, int warmUp, int timed) {
+    String describe() {
+      return String.format(
+          "%7.1f MB/s median (best %.1f) of %d deliveries after %d to warm up; the first: %.1f MB/s",
+          median, best, timed, warmUp, cold);
     }
   }
 
+  interface StoreMaker {
+    ChunkStore make(Path dir) throws java.io.IOException;
+  }
+
+  interface Deliverer {
+    void deliver(ChunkStore store) throws Exception;
+  }
+
   /**
-   * The first delivery of a transport (its code still cold: interpreted, then compiled) and the
-   * best of the ones after it.
+   * Delivers the package to a new, empty store each time, {@code 1 + warmUp + timed} times. A
+   * long-running bridge and broker keep compiling for a few seconds after their first deliveries
+   * (the JIT's time kept growing by 0.1–0.3 s of CPU per delivery through the first ten on this
+   * 2-core machine), so the figure is taken after a warm-up, as JMH would, and the first delivery
+   * is shown apart. Between deliveries, untimed, the store is removed and the file system synced: a
+   * device receives one package into a quiet page cache, while back-to-back deliveries left
+   * gigabytes of dirty pages here (or the removal's discards) and ran at a fifth of the speed.
    */
-  static double[] coldAndBest(double[] rates) {
-    double best = 0;
-    for (int r = 1; r < rates.length; r++) {
-      best = Math.max(best, rates[r]);
+  /** Writes back dirty pages ({@code sync}) and lets the disk go quiet before the next delivery. */
+  static void settle() throws Exception {
+    new ProcessBuilder("sync").inheritIO().start().waitFor();
+    Thread.sleep(200);
+  }
+
+  static Rates measure(
+      Path work, String name, boolean quick, long size, StoreMaker stores, Deliverer d)
+      throws Exception {
+    int warmUp = quick ? 1 : 8;
+    int timed = quick ? 3 : 8;
+    double cold = 0;
+    double[] rates = new double[timed];
+    for (int r = 0; r < 1 + warmUp + timed; r++) {
+      Path dir = work.resolve(name + "-" + r);
+      long s0 = System.nanoTime();
+      d.deliver(stores.make(dir));
+      double rate = size / 1e6 / ((System.nanoTime() - s0) / 1e9);
+      Durable.deleteTree(dir);
+      settle();
+      if (r == 0) {
+        cold = rate;
+      } else if (r > warmUp) {
+        rates[r - warmUp - 1] = rate;
+      }
     }
-    return new double[] {rates[0], best};
+    Arrays.sort(rates);
+    double median = (rates[(timed - 1) / 2] + rates[timed / 2]) / 2;
+    return new Rates(cold, median, rates[timed - 1], warmUp, timed);
   }
 
   public static void main(String[] args) throws Exception {
@@ -97,13 +130,25 @@ public final class SyncBench {
     long size = data.length;
 
     System.out.println("== delivery of a 10 MB package to one device on loopback ==");
-    int runs = quick ? 1 : 3;
-    double[] overHttp = http(repo, pkg, work, runs, size);
-    double httpRate = overHttp[1];
-    System.out.printf(
-        "HTTP range requests      %7.1f MB/s (best of %d deliveries after a first one, as every"
-            + " figure here; the first: %.1f MB/s)%n",
-        httpRate, runs, overHttp[0]);
+    Rates overHttp;
+    try (HttpChunkServer http = new HttpChunkServer(repo, new InetSocketAddress("127.0.0.1", 0))) {
+      HttpChunkSource src =
+          new HttpChunkSource(
+              URI.create("http://127.0.0.1:" + http.port()), Duration.ofSeconds(30));
+      overHttp =
+          measure(
+              work,
+              "http",
+              quick,
+              size,
+              ChunkStore::packed,
+              store -> {
+                Delivery d = new Delivery(src, store);
+                d.fetch(pkg.sha256(), d.manifest(pkg.sha256(), 30_000).manifest(), p -> {});
+              });
+    }
+    double httpRate = overHttp.median();
+    System.out.println("HTTP range requests      " + overHttp.describe());
     for (String name : new String[] {"embedded", "mosquitto"}) {
       Broker broker;
       try {
@@ -125,24 +170,37 @@ public final class SyncBench {
         }
         Thread.sleep(300);
         MqttChunkSource source = new MqttChunkSource(direct, "bench-dev", Duration.ofSeconds(30));
-        double[] rates = new double[runs + 1];
-        for (int r = 0; r <= runs; r++) {
-          long s0 = System.nanoTime();
-          deliver(source, new ChunkStore(work.resolve("dev-" + name + "-" + r)), pkg);
-          rates[r] = size / 1e6 / ((System.nanoTime() - s0) / 1e9);
-        }
-        double[] coldBest = coldAndBest(rates);
-        double best = coldBest[1];
+        Rates rates =
+            measure(
+                work,
+                "dev-" + name,
+                quick,
+                size,
+                ChunkStore::packed,
+                store -> deliver(source, store, pkg));
         deliver(
             new MqttChunkSource(counted, "bench-dev-counted", Duration.ofSeconds(30)),
-            new ChunkStore(work.resolve("dev-" + name + "-counted")),
+            ChunkStore.packed(work.resolve("dev-" + name + "-counted")),
             pkg);
         double wire = (double) (proxy.bytesUp() + proxy.bytesDown()) / size;
         System.out.printf(
-            "MQTT 5 via %-9s      %7.1f MB/s (%.2fx HTTP; the first: %.1f MB/s), bytes on the"
-                + " wire %.4fx the package (both directions, MQTT framing and connection set-up"
-                + " included)%n",
-            name, best, best / httpRate, coldBest[0], wire);
+            "MQTT 5 via %-9s      %s (%.2fx HTTP); bytes on the wire %.4fx the package (both"
+                + " directions, MQTT framing and connection set-up included)%n",
+            name, rates.describe(), rates.median() / httpRate, wire);
+        if (name.equals("embedded")) {
+          Rates files =
+              measure(
+                  work,
+                  "dev-files-" + name,
+                  quick,
+                  size,
+                  ChunkStore::files,
+                  store -> deliver(source, store, pkg));
+          System.out.printf(
+              "  the same, the device keeping a file per chunk (its store before packs): %s;"
+                  + " packs: %.2fx%n",
+              files.describe(), rates.median() / files.median());
+        }
         counted.close();
         direct.close();
         chunks.close();
@@ -160,7 +218,7 @@ public final class SyncBench {
       PackageRepository r = new PackageRepository(work.resolve("delta-" + fraction));
       SignedPackage a = r.publish(base, key);
       SignedPackage b = r.publish(v2, key);
-      ChunkStore dev = new ChunkStore(work.resolve("delta-dev-" + fraction));
+      ChunkStore dev = ChunkStore.packed(work.resolve("delta-dev-" + fraction));
       try (HttpChunkServer http = new HttpChunkServer(r, new InetSocketAddress("127.0.0.1", 0))) {
         HttpChunkSource src =
             new HttpChunkSource(
@@ -230,6 +288,7 @@ public final class SyncBench {
         outbox.close();
       }
     }
+    Durable.deleteTree(work);
     System.exit(0);
   }
 }

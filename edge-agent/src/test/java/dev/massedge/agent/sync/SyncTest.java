@@ -266,14 +266,31 @@ class SyncTest {
                 .filter(f -> f.toString().contains("chunks") || f.toString().endsWith(".onnx"))
                 .toList();
       }
-      assertThat(stored).hasSizeGreaterThan(2);
+      assertThat(stored).as("a chunk pack and the model").hasSizeGreaterThanOrEqualTo(2);
+      int sealedChunks = 0;
       for (Path f : stored) {
         byte[] b = Files.readAllBytes(f);
-        assertThat(new String(b, 0, 8, java.nio.charset.StandardCharsets.US_ASCII))
-            .as(f.toString())
-            .isEqualTo("MASSGCM1");
         assertThat(indexOf(b, slice)).as(f.toString()).isEqualTo(-1);
+        if (f.toString().endsWith(".pack")) {
+          // a pack's records (docs/package-format.md): "MCK1", SHA-256, length, the sealed bytes
+          java.nio.ByteBuffer r = java.nio.ByteBuffer.wrap(b, 8, b.length - 8);
+          while (r.hasRemaining()) {
+            assertThat(r.getInt()).isEqualTo(0x4D434B31);
+            r.position(r.position() + 32);
+            int len = r.getInt();
+            assertThat(new String(b, r.position(), 8, java.nio.charset.StandardCharsets.US_ASCII))
+                .as(f + " at " + r.position())
+                .isEqualTo("MASSGCM1");
+            r.position(r.position() + len);
+            sealedChunks++;
+          }
+        } else {
+          assertThat(new String(b, 0, 8, java.nio.charset.StandardCharsets.US_ASCII))
+              .as(f.toString())
+              .isEqualTo("MASSGCM1");
+        }
       }
+      assertThat(sealedChunks).isGreaterThan(10);
       // a restart with the key comes up on v2, decrypted in memory
       try (EmbeddedServer agent = ApplicationContext.run(EmbeddedServer.class, props)) {
         assertThat(infer(agent)).contains("\"model_version\":\"2\"");

@@ -30,7 +30,7 @@ public final class PackageRepository {
     this.root = Files.createDirectories(root);
     Files.createDirectories(root.resolve("manifests"));
     Files.createDirectories(root.resolve("files"));
-    this.chunks = new ChunkStore(root.resolve("chunks"));
+    this.chunks = ChunkStore.files(root.resolve("chunks"));
   }
 
   /** Chunks a model directory, signs its manifest with {@code keys} and stores it all. */

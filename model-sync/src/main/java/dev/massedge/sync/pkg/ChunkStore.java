@@ -2,36 +2,65 @@ package dev.massedge.sync.pkg;
 
 import java.io.IOException;
 import java.io.OutputStream;
+import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.util.Set;
 
 /**
- * Chunks by content on disk ({@code <root>/<sha256>}): a chunk is checked against its hash before
- * it is stored and again when it is read, so a corrupt or truncated chunk is never used; files are
- * assembled from chunks and checked against the manifest before they appear, atomically.
+ * Chunks by content on disk: a chunk is checked against its hash before it is stored and again when
+ * it is read, so a corrupt or truncated chunk is never used; files are assembled from chunks and
+ * checked against the manifest before they appear, atomically. Two layouts: {@link #files} (a file
+ * per chunk, {@code <root>/<sha256>}: what the bridges' repository keeps, safe for several
+ * processes on a shared volume) and {@link #packed} (chunks appended to pack files: the device's
+ * store, one process, far fewer file creations).
  */
-public final class ChunkStore {
-  private final Path root;
-  private final dev.massedge.sync.store.ModelCipher cipher;
+public abstract class ChunkStore implements AutoCloseable {
+  protected final Path root;
+  protected final dev.massedge.sync.store.ModelCipher cipher;
 
-  public ChunkStore(Path root) throws IOException {
-    this(root, null);
-  }
-
-  /**
-   * With {@code cipher}, chunks are kept encrypted, and so are assembled files (all but the JSON
-   * descriptors); null keeps them in clear.
-   */
-  public ChunkStore(Path root, dev.massedge.sync.store.ModelCipher cipher) throws IOException {
+  ChunkStore(Path root, dev.massedge.sync.store.ModelCipher cipher) throws IOException {
     this.root = Files.createDirectories(root);
     this.cipher = cipher;
   }
 
-  public boolean has(String sha256) {
-    return Files.isRegularFile(root.resolve(sha256));
+  /** A file per chunk, in clear. */
+  public static ChunkStore files(Path root) throws IOException {
+    return new FileChunkStore(root, null);
   }
+
+  /** Chunks in pack files, in clear. */
+  public static ChunkStore packed(Path root) throws IOException {
+    return packed(root, null);
+  }
+
+  /**
+   * Chunks in pack files; with {@code cipher}, chunks are kept encrypted, and so are assembled
+   * files (all but the JSON descriptors); null keeps them in clear.
+   */
+  public static ChunkStore packed(Path root, dev.massedge.sync.store.ModelCipher cipher)
+      throws IOException {
+    return new PackChunkStore(root, cipher);
+  }
+
+  public abstract boolean has(String sha256);
+
+  /** How many chunks are stored. */
+  public abstract int size() throws IOException;
+
+  /** Keeps a checked chunk's bytes (sealed when there is a cipher) under its hash. */
+  abstract void store(String sha256, byte[] stored) throws IOException;
+
+  /** A chunk's stored bytes; {@link java.nio.file.NoSuchFileException} when there is none. */
+  abstract byte[] read(String sha256) throws IOException;
+
+  /** Forgets a chunk found damaged, so that it is fetched again. */
+  abstract void drop(String sha256) throws IOException;
+
+  /** Removes every chunk not in {@code keep}; returns the bytes freed. */
+  public abstract long retainOnly(Set<String> keep) throws IOException;
 
   /** Stores a chunk that must hash to {@code expected} and be {@code size} bytes long. */
   public void put(ModelManifest.ChunkRef expected, byte[] data) throws IOException {
@@ -51,39 +80,14 @@ public final class ChunkStore {
           "chunk_hash_mismatch",
           "chunk " + expected.sha256() + " arrived with hash " + got + ": refused");
     }
-    Path tmp = root.resolve(expected.sha256() + ".part");
-    // not synced one by one: every read checks the hash again, so a chunk a power cut spoiled is
-    // refetched, and the assembled file is synced before it is used
-    Files.write(
-        tmp,
-        cipher == null ? data : cipher.seal(data),
-        StandardOpenOption.CREATE,
-        StandardOpenOption.TRUNCATE_EXISTING);
-    Files.move(
-        tmp,
-        root.resolve(expected.sha256()),
-        StandardCopyOption.ATOMIC_MOVE,
-        StandardCopyOption.REPLACE_EXISTING);
-  }
-
-  /** Removes every chunk not in {@code keep}; returns the bytes freed. */
-  public long retainOnly(java.util.Set<String> keep) throws IOException {
-    long freed = 0;
-    try (var files = Files.list(root)) {
-      for (Path p : (Iterable<Path>) files::iterator) {
-        String n = p.getFileName().toString();
-        if (!keep.contains(n)) {
-          freed += Files.size(p);
-          Files.deleteIfExists(p);
-        }
-      }
+    if (!has(got)) {
+      store(got, cipher == null ? data : cipher.seal(data));
     }
-    return freed;
   }
 
   public byte[] get(ModelManifest.ChunkRef ref) throws IOException {
-    byte[] data = Files.readAllBytes(root.resolve(ref.sha256()));
-    if (cipher != null) {
+    byte[] data = read(ref.sha256());
+    if (cipher != null && data.length > 0) {
       try {
         data = cipher.open(data);
       } catch (dev.massedge.sync.store.ModelCipher.SealedFileException e) {
@@ -91,7 +95,7 @@ public final class ChunkStore {
       }
     }
     if (data.length != ref.size() || !Hashes.sha256(data).equals(ref.sha256())) {
-      Files.deleteIfExists(root.resolve(ref.sha256()));
+      drop(ref.sha256());
       throw new PackageRejectedException(
           "chunk_hash_mismatch",
           "stored chunk " + ref.sha256() + " is damaged: removed, fetch it again");
@@ -134,9 +138,13 @@ public final class ChunkStore {
     if (seal) {
       Files.write(tmp, cipher.seal(all));
     }
-    try (var ch = java.nio.channels.FileChannel.open(tmp, StandardOpenOption.WRITE)) {
+    try (var ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
       ch.force(true);
     }
     Files.move(tmp, out, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
   }
+
+  /** Lets go of open files; the store opens them again when used. */
+  @Override
+  public void close() throws IOException {}
 }

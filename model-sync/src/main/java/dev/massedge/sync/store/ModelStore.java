@@ -95,7 +95,7 @@ public final class ModelStore {
     this.root = Files.createDirectories(root);
     Files.createDirectories(root.resolve("models"));
     this.cipher = cipher;
-    this.chunks = new ChunkStore(root.resolve("chunks"), cipher);
+    this.chunks = ChunkStore.packed(root.resolve("chunks"), cipher);
     this.trust = trust;
     this.quotaBytes = quotaBytes;
     this.keep = Math.max(2, keep);

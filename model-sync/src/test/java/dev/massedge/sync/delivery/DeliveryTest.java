@@ -97,7 +97,7 @@ class DeliveryTest {
     Path v2dir = variant(MODELS.resolve("face-blazeface-256"), tmp.resolve("v2"), "2", 0.20);
     SignedPackage v2 = repo.publish(v2dir, PUBLISHER);
     try (Fleet f = fleet(broker, repo, "cam-full-" + brokerName)) {
-      ChunkStore device = new ChunkStore(tmp.resolve("device"));
+      ChunkStore device = ChunkStore.packed(tmp.resolve("device"));
       Delivery d =
           new Delivery(
               new MqttChunkSource(f.deviceLink(), "cam-full-" + brokerName, Duration.ofSeconds(10)),
@@ -156,7 +156,7 @@ class DeliveryTest {
                   served.merge(file.chunks().get(i).sha256(), 1, Integer::sum);
                 }
               });
-      ChunkStore device = new ChunkStore(tmp.resolve("device"));
+      ChunkStore device = ChunkStore.packed(tmp.resolve("device"));
       Delivery d =
           new Delivery(
               new MqttChunkSource(f.deviceLink(), id, Duration.ofSeconds(5)),
@@ -208,7 +208,7 @@ class DeliveryTest {
     try (Fleet f = fleet(broker, repo, "cam-bad")) {
       MqttChunkSource honest =
           new MqttChunkSource(f.deviceLink(), "cam-bad", Duration.ofSeconds(5));
-      ChunkStore device = new ChunkStore(tmp.resolve("device"));
+      ChunkStore device = ChunkStore.packed(tmp.resolve("device"));
 
       // an unknown manifest: the server says so
       assertThatThrownBy(() -> new Delivery(honest, device).manifest("ab".repeat(32), 10_000))
@@ -311,7 +311,7 @@ class DeliveryTest {
       HttpChunkSource src =
           new HttpChunkSource(
               URI.create("http://127.0.0.1:" + http.port()), Duration.ofSeconds(10));
-      ChunkStore device = new ChunkStore(tmp.resolve("device"));
+      ChunkStore device = ChunkStore.packed(tmp.resolve("device"));
       Delivery d = new Delivery(src, device, new RateLimiter(4 << 20), 4, 128 * 1024);
       d.fetch(v1.sha256(), d.manifest(v1.sha256(), 10_000).manifest(), x -> {});
       long before = http.bytesServed();
@@ -341,7 +341,7 @@ class DeliveryTest {
       long limit = size / 2; // bytes per second: the bucket's first second, then at least one more
       Delivery d =
           new Delivery(
-              src, new ChunkStore(tmp.resolve("device")), new RateLimiter(limit), 2, 16 * 1024);
+              src, ChunkStore.packed(tmp.resolve("device")), new RateLimiter(limit), 2, 16 * 1024);
       long t0 = System.nanoTime();
       d.fetch(v1.sha256(), v1.manifest(), x -> {});
       double seconds = (System.nanoTime() - t0) / 1e9;

@@ -127,7 +127,7 @@ class PackageTest {
     Path v2 = Files.createDirectories(tmp.resolve("v2"));
     Files.write(v2.resolve("model.onnx"), changed);
     Files.copy(v1.resolve("model.json"), v2.resolve("model.json"));
-    ChunkStore device = new ChunkStore(tmp.resolve("device-chunks"));
+    ChunkStore device = ChunkStore.files(tmp.resolve("device-chunks"));
     ModelManifest m1 = manifest(v1, device);
     ModelManifest m2 = manifest(v2, null);
     long missing =
@@ -143,7 +143,7 @@ class PackageTest {
   @Test
   void corruptAndTruncatedChunksAreRefusedAndFilesCheckedWhenAssembled(@TempDir Path tmp)
       throws Exception {
-    ChunkStore store = new ChunkStore(tmp.resolve("chunks"));
+    ChunkStore store = ChunkStore.files(tmp.resolve("chunks"));
     ModelManifest m = manifest(MODELS.resolve("face-blazeface-128"), store);
     ModelManifest.FileEntry file = m.files().get(0);
     Path out = tmp.resolve("out/model.onnx");
@@ -155,7 +155,7 @@ class PackageTest {
     byte[] good = store.get(first);
     byte[] bad = good.clone();
     bad[10] ^= 1;
-    ChunkStore other = new ChunkStore(tmp.resolve("other"));
+    ChunkStore other = ChunkStore.files(tmp.resolve("other"));
     assertThatThrownBy(() -> other.put(first, bad))
         .extracting(e -> ((PackageRejectedException) e).code())
         .isEqualTo("chunk_hash_mismatch");
