@@ -8,13 +8,14 @@ import java.nio.file.Files;
  */
 final class EmbeddedBroker implements Broker {
   private final dev.massedge.sync.broker.EmbeddedBroker broker;
+  private final java.nio.file.Path home;
 
   EmbeddedBroker(int port, dev.massedge.sync.broker.EmbeddedBroker.Security security)
       throws Exception {
     this.tlsPort = security.tls() == null ? -1 : security.tls().port();
+    home = Files.createTempDirectory("hivemq");
     broker =
-        new dev.massedge.sync.broker.EmbeddedBroker(
-            Files.createTempDirectory("hivemq"), "127.0.0.1", port, 1_000_000, security);
+        new dev.massedge.sync.broker.EmbeddedBroker(home, "127.0.0.1", port, 1_000_000, security);
     Broker.awaitPort(port, true, "HiveMQ");
   }
 
@@ -48,9 +49,15 @@ final class EmbeddedBroker implements Broker {
     Broker.awaitPort(port(), false, "HiveMQ");
   }
 
+  /** Stops the broker and removes its folder (HiveMQ's persistence: about 90 MB each). */
   @Override
   public void close() {
     broker.stop();
+    try {
+      dev.massedge.sync.io.Durable.deleteTree(home);
+    } catch (java.io.IOException e) {
+      System.err.println("could not remove " + home + ": " + e);
+    }
   }
 
   @Override
