@@ -193,6 +193,47 @@ class ChunkStoreTest {
   }
 
   @Test
+  void aFullDiskRefusesAChunkAndLeavesNoPartOfItInThePack(@TempDir Path tmp) throws Exception {
+    try (dev.massedge.sync.testing.TinyDisk disk =
+        dev.massedge.sync.testing.TinyDisk.mount(tmp.resolve("disk"), 1 << 20)) {
+      Path root = disk.dir().resolve("chunks");
+      List<byte[]> cs = chunks(30, 8);
+      List<byte[]> accepted = new ArrayList<>();
+      List<byte[]> refused = new ArrayList<>();
+      ChunkStore s = ChunkStore.packed(root);
+      for (byte[] c : cs.subList(0, 5)) {
+        s.put(ref(c), c);
+        accepted.add(c);
+      }
+      disk.fill(); // another program filled the disk
+      for (byte[] c : cs.subList(5, 30)) {
+        long before = Files.size(packs(root).get(0));
+        try {
+          s.put(ref(c), c);
+          accepted.add(c);
+        } catch (IOException full) {
+          assertThat(full.getMessage()).contains("No space left");
+          assertThat(s.has(ref(c).sha256())).isFalse();
+          assertThat(Files.size(packs(root).get(0))).as("cut back").isEqualTo(before);
+          refused.add(c);
+        }
+      }
+      assertThat(refused).isNotEmpty();
+      disk.free();
+      for (byte[] c : refused) {
+        s.put(ref(c), c);
+        accepted.add(c);
+      }
+      s.close();
+      ChunkStore reopened = ChunkStore.packed(root);
+      assertThat(reopened.size()).isEqualTo(30);
+      for (byte[] c : accepted) {
+        assertThat(reopened.get(ref(c))).isEqualTo(c);
+      }
+    }
+  }
+
+  @Test
   void aStoreOfOneFilePerChunkIsMovedIntoAPack(@TempDir Path tmp) throws Exception {
     List<byte[]> cs = chunks(20, 6);
     for (byte[] c : cs) {
