@@ -9,6 +9,7 @@ import dev.massedge.sync.contract.SyncMessage;
 import dev.massedge.sync.pkg.PackageSignature;
 import dev.massedge.sync.pkg.SignedPackage;
 import dev.massedge.sync.testing.Broker;
+import dev.massedge.sync.testing.Bytes;
 import io.micronaut.context.ApplicationContext;
 import io.micronaut.http.client.HttpClient;
 import io.micronaut.runtime.server.EmbeddedServer;
@@ -270,7 +271,7 @@ class SyncTest {
       int sealedChunks = 0;
       for (Path f : stored) {
         byte[] b = Files.readAllBytes(f);
-        assertThat(indexOf(b, slice)).as(f.toString()).isEqualTo(-1);
+        assertThat(Bytes.indexOf(b, slice)).as(f.toString()).isEqualTo(-1);
         if (f.toString().endsWith(".pack")) {
           // a pack's records (docs/package-format.md): "MCK1", SHA-256, length, the sealed bytes
           java.nio.ByteBuffer r = java.nio.ByteBuffer.wrap(b, 8, b.length - 8);
@@ -318,19 +319,6 @@ class SyncTest {
               SyncMessage.ModelState s = bridge.last(device, "face-short");
               return s != null && s.state().equals("active") && version.equals(s.active());
             });
-  }
-
-  static int indexOf(byte[] hay, byte[] needle) {
-    outer:
-    for (int i = 0; i + needle.length <= hay.length; i++) {
-      for (int j = 0; j < needle.length; j++) {
-        if (hay[i + j] != needle[j]) {
-          continue outer;
-        }
-      }
-      return i;
-    }
-    return -1;
   }
 
   static void expectFailure(Bridge bridge, String device, SignedPackage p, String code)

@@ -3,6 +3,7 @@ package dev.massedge.sync.pkg;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.massedge.sync.testing.Bytes;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
@@ -30,6 +31,17 @@ class ChunkStoreTest {
     return out;
   }
 
+  /** {@code n} chunks put into a new packed store at {@code root}, which is then closed. */
+  static List<byte[]> stored(Path root, int n, long seed) throws IOException {
+    List<byte[]> cs = chunks(n, seed);
+    try (ChunkStore s = ChunkStore.packed(root)) {
+      for (byte[] c : cs) {
+        s.put(ref(c), c);
+      }
+    }
+    return cs;
+  }
+
   static ModelManifest.ChunkRef ref(byte[] b) {
     return new ModelManifest.ChunkRef(Hashes.sha256(b), b.length);
   }
@@ -44,7 +56,7 @@ class ChunkStoreTest {
   static void damage(Path root, byte[] data) throws IOException {
     for (Path p : packs(root)) {
       byte[] all = Files.readAllBytes(p);
-      int at = indexOf(all, data);
+      int at = Bytes.indexOf(all, data);
       if (at >= 0) {
         all[at + data.length / 2] ^= 1;
         Files.write(p, all);
@@ -52,19 +64,6 @@ class ChunkStoreTest {
       }
     }
     throw new AssertionError("no pack under " + root + " holds those bytes");
-  }
-
-  static int indexOf(byte[] hay, byte[] needle) {
-    outer:
-    for (int i = 0; i + needle.length <= hay.length; i++) {
-      for (int j = 0; j < needle.length; j++) {
-        if (hay[i + j] != needle[j]) {
-          continue outer;
-        }
-      }
-      return i;
-    }
-    return -1;
   }
 
   @Test
@@ -93,12 +92,7 @@ class ChunkStoreTest {
 
   @Test
   void aRecordCutByACrashIsCutOffAndFetchedAgain(@TempDir Path tmp) throws Exception {
-    List<byte[]> cs = chunks(10, 2);
-    ChunkStore s = ChunkStore.packed(tmp);
-    for (byte[] c : cs) {
-      s.put(ref(c), c);
-    }
-    s.close();
+    List<byte[]> cs = stored(tmp, 10, 2);
     Path pack = packs(tmp).get(0);
     long full = Files.size(pack);
     byte[] last = cs.get(9);
@@ -132,12 +126,7 @@ class ChunkStoreTest {
 
   @Test
   void aDamagedRecordIsDroppedAndStaysDroppedAfterAReopen(@TempDir Path tmp) throws Exception {
-    List<byte[]> cs = chunks(5, 3);
-    ChunkStore s = ChunkStore.packed(tmp);
-    for (byte[] c : cs) {
-      s.put(ref(c), c);
-    }
-    s.close();
+    List<byte[]> cs = stored(tmp, 5, 3);
     damage(tmp, cs.get(2));
     ChunkStore reopened = ChunkStore.packed(tmp);
     assertThat(reopened.has(ref(cs.get(2)).sha256())).isTrue();
@@ -262,7 +251,7 @@ class ChunkStoreTest {
     s.close();
     byte[] pack = Files.readAllBytes(packs(tmp).get(0));
     for (byte[] c : cs) {
-      assertThat(indexOf(pack, java.util.Arrays.copyOf(c, 64))).isEqualTo(-1);
+      assertThat(Bytes.indexOf(pack, java.util.Arrays.copyOf(c, 64))).isEqualTo(-1);
       assertThat(ChunkStore.packed(tmp, cipher).get(ref(c))).isEqualTo(c);
     }
   }
