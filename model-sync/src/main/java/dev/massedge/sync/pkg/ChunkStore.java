@@ -50,7 +50,10 @@ public abstract class ChunkStore implements AutoCloseable {
   /** How many chunks are stored. */
   public abstract int size() throws IOException;
 
-  /** Keeps a checked chunk's bytes (sealed when there is a cipher) under its hash. */
+  /**
+   * Keeps a checked chunk's bytes (sealed when there is a cipher) under its hash: a file store
+   * writes it again (mending a damaged copy), a pack store keeps the one it has.
+   */
   abstract void store(String sha256, byte[] stored) throws IOException;
 
   /** A chunk's stored bytes; {@link java.nio.file.NoSuchFileException} when there is none. */
@@ -80,9 +83,7 @@ public abstract class ChunkStore implements AutoCloseable {
           "chunk_hash_mismatch",
           "chunk " + expected.sha256() + " arrived with hash " + got + ": refused");
     }
-    if (!has(got)) {
-      store(got, cipher == null ? data : cipher.seal(data));
-    }
+    store(got, cipher == null ? data : cipher.seal(data));
   }
 
   public byte[] get(ModelManifest.ChunkRef ref) throws IOException {
