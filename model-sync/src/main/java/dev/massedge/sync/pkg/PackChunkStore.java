@@ -197,13 +197,23 @@ final class PackChunkStore extends ChunkStore {
   private void startPack() throws IOException {
     closeWriter();
     int n = packs.isEmpty() ? 1 : packs.last() + 1;
+    while (Files.exists(pack(n))) {
+      n++; // not one of ours
+    }
     FileChannel ch =
         FileChannel.open(
             pack(n),
             StandardOpenOption.CREATE_NEW,
             StandardOpenOption.READ,
             StandardOpenOption.WRITE);
-    ch.write(ByteBuffer.wrap(PACK_MAGIC), 0);
+    try {
+      ch.write(ByteBuffer.wrap(PACK_MAGIC), 0);
+    } catch (IOException e) {
+      // a full disk: no headerless pack stays behind to block the next start
+      ch.close();
+      Files.deleteIfExists(pack(n));
+      throw e;
+    }
     packs.add(n);
     writer = ch;
     writerPack = n;

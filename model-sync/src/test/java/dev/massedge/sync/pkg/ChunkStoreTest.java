@@ -208,6 +208,11 @@ class ChunkStoreTest {
         }
       }
       assertThat(refused).isNotEmpty();
+      // a new pack cannot even start on the full disk: refused, and nothing of it stays
+      s.close();
+      byte[] first = refused.get(0);
+      assertThatThrownBy(() -> s.put(ref(first), first)).hasMessageContaining("No space left");
+      assertThat(packs(root)).hasSize(1);
       disk.free();
       for (byte[] c : refused) {
         s.put(ref(c), c);
