@@ -240,6 +240,11 @@ final class PackChunkStore extends ChunkStore {
     return ch;
   }
 
+  /**
+   * Deletes the packs none of whose chunks are kept first (that needs no room), then rewrites the
+   * packs some of whose chunks are kept; a rewrite the disk has no room for leaves its pack as it
+   * is (logged, not freed) rather than failing the clean-up that was to make room.
+   */
   @Override
   public synchronized long retainOnly(Set<String> keep) throws IOException {
     Map<Integer, List<Map.Entry<String, Loc>>> byPack = new HashMap<>();
@@ -247,6 +252,7 @@ final class PackChunkStore extends ChunkStore {
       byPack.computeIfAbsent(e.getValue().pack(), k -> new ArrayList<>()).add(e);
     }
     long freed = 0;
+    Map<Integer, List<Map.Entry<String, Loc>>> rewrites = new java.util.TreeMap<>();
     for (int n : new ArrayList<>(packs)) {
       List<Map.Entry<String, Loc>> in = byPack.getOrDefault(n, List.of());
       List<Map.Entry<String, Loc>> kept =
@@ -254,23 +260,52 @@ final class PackChunkStore extends ChunkStore {
       if (kept.size() == in.size() && !in.isEmpty()) {
         continue;
       }
-      Path p = pack(n);
-      long before = Files.size(p);
-      if (n == writerPack) {
-        closeWriter(); // the next chunk starts a new pack
-      }
-      FileChannel old = readers.remove(n);
-      if (old != null) {
-        old.close();
-      }
-      in.forEach(e -> index.remove(e.getKey()));
-      if (kept.isEmpty()) {
-        Files.delete(p);
-        packs.remove(n);
-        freed += before;
+      if (!kept.isEmpty()) {
+        rewrites.put(n, kept);
         continue;
       }
-      Path tmp = p.resolveSibling(p.getFileName() + ".tmp");
+      release(n);
+      long before = Files.size(pack(n));
+      Files.delete(pack(n));
+      packs.remove(n);
+      in.forEach(e -> index.remove(e.getKey()));
+      freed += before;
+    }
+    for (Map.Entry<Integer, List<Map.Entry<String, Loc>>> r : rewrites.entrySet()) {
+      int n = r.getKey();
+      try {
+        freed += rewrite(n, r.getValue(), byPack.get(n));
+      } catch (IOException e) {
+        log.warn(
+            "chunk store {}: could not rewrite {} without its unused chunks ({}): left as it is",
+            root,
+            pack(n).getFileName(),
+            e.getMessage());
+      }
+    }
+    return freed;
+  }
+
+  /** Closes what this store holds open of pack {@code n}; the next chunk starts a new pack. */
+  private void release(int n) throws IOException {
+    if (n == writerPack) {
+      closeWriter();
+    }
+    FileChannel old = readers.remove(n);
+    if (old != null) {
+      old.close();
+    }
+  }
+
+  /** Pack {@code n} with only {@code kept} of its records, renamed over it; the bytes freed. */
+  private long rewrite(int n, List<Map.Entry<String, Loc>> kept, List<Map.Entry<String, Loc>> in)
+      throws IOException {
+    release(n);
+    Path p = pack(n);
+    long before = Files.size(p);
+    Path tmp = p.resolveSibling(p.getFileName() + ".tmp");
+    Map<String, Loc> moved = new HashMap<>();
+    try {
       try (FileChannel src = FileChannel.open(p, StandardOpenOption.READ);
           FileChannel dst =
               FileChannel.open(
@@ -286,15 +321,19 @@ final class PackChunkStore extends ChunkStore {
           for (long done = 0; done < len; ) {
             done += src.transferTo(from + done, len - done, dst);
           }
-          index.put(e.getKey(), new Loc(n, pos + HEADER, l.length()));
+          moved.put(e.getKey(), new Loc(n, pos + HEADER, l.length()));
           pos += len;
         }
         dst.force(true);
       }
       Files.move(tmp, p, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-      freed += before - Files.size(p);
+    } catch (IOException e) {
+      Files.deleteIfExists(tmp);
+      throw e;
     }
-    return freed;
+    in.forEach(e -> index.remove(e.getKey()));
+    index.putAll(moved);
+    return before - Files.size(p);
   }
 
   @Override

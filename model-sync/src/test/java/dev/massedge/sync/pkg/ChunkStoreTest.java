@@ -228,6 +228,37 @@ class ChunkStoreTest {
   }
 
   @Test
+  void aCleanUpOnAFullDiskLeavesAPackItCannotRewriteAsItWas(@TempDir Path tmp) throws Exception {
+    try (dev.massedge.sync.testing.TinyDisk disk =
+        dev.massedge.sync.testing.TinyDisk.mount(tmp.resolve("disk"), 1 << 20)) {
+      Path root = disk.dir().resolve("chunks");
+      List<byte[]> cs = stored(root, 20, 9);
+      Set<String> keep = new HashSet<>();
+      for (int i = 0; i < 20; i += 2) {
+        keep.add(ref(cs.get(i)).sha256());
+      }
+      Path pack = packs(root).get(0);
+      long size = Files.size(pack);
+      disk.fill();
+      ChunkStore s = ChunkStore.packed(root);
+      assertThat(s.retainOnly(keep)).as("nothing freed, no failure").isZero();
+      assertThat(Files.size(pack)).isEqualTo(size);
+      try (var f = Files.list(root)) {
+        assertThat(f.toList()).containsExactly(pack); // no half-written rewrite left
+      }
+      for (byte[] c : cs) {
+        assertThat(s.get(ref(c))).isEqualTo(c);
+      }
+      disk.free();
+      assertThat(s.retainOnly(keep)).isPositive();
+      assertThat(s.size()).isEqualTo(10);
+      for (int i = 0; i < 20; i += 2) {
+        assertThat(s.get(ref(cs.get(i)))).isEqualTo(cs.get(i));
+      }
+    }
+  }
+
+  @Test
   void aStoreOfOneFilePerChunkIsMovedIntoAPack(@TempDir Path tmp) throws Exception {
     List<byte[]> cs = chunks(20, 6);
     for (byte[] c : cs) {
