@@ -71,6 +71,12 @@ public final class SyncBench {
     void deliver(ChunkStore store) throws Exception;
   }
 
+  /** Writes back dirty pages ({@code sync}) and lets the disk go quiet before the next delivery. */
+  static void settle() throws Exception {
+    new ProcessBuilder("sync").inheritIO().start().waitFor();
+    Thread.sleep(200);
+  }
+
   /**
    * Delivers the package to a new, empty store each time, {@code 1 + warmUp + timed} times. A
    * long-running bridge and broker keep compiling for a few seconds after their first deliveries
@@ -80,12 +86,6 @@ public final class SyncBench {
    * device receives one package into a quiet page cache, while back-to-back deliveries left
    * gigabytes of dirty pages here (or the removal's discards) and ran at a fifth of the speed.
    */
-  /** Writes back dirty pages ({@code sync}) and lets the disk go quiet before the next delivery. */
-  static void settle() throws Exception {
-    new ProcessBuilder("sync").inheritIO().start().waitFor();
-    Thread.sleep(200);
-  }
-
   static Rates measure(
       Path work, String name, boolean quick, long size, StoreMaker stores, Deliverer d)
       throws Exception {
@@ -95,9 +95,11 @@ public final class SyncBench {
     double[] rates = new double[timed];
     for (int r = 0; r < 1 + warmUp + timed; r++) {
       Path dir = work.resolve(name + "-" + r);
+      ChunkStore store = stores.make(dir);
       long s0 = System.nanoTime();
-      d.deliver(stores.make(dir));
+      d.deliver(store);
       double rate = size / 1e6 / ((System.nanoTime() - s0) / 1e9);
+      store.close(); // its open pack goes with the folder, not at the next GC
       Durable.deleteTree(dir);
       settle();
       if (r == 0) {
