@@ -102,10 +102,7 @@ public final class PackageRepository {
       long len = file.length(from, to);
       try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(whole)) {
         java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate((int) len);
-        while (b.hasRemaining() && ch.read(b, offset + b.position()) >= 0) {
-          // reading the range
-        }
-        out.write(b.array(), 0, b.position());
+        out.write(b.array(), 0, dev.massedge.sync.io.Durable.readAt(ch, b, offset));
       }
       return;
     }

@@ -63,6 +63,17 @@ public final class Durable {
     syncDirectory(target.toAbsolutePath().getParent());
   }
 
+  /**
+   * Reads into {@code b} from position {@code at} until it is full or the file ends; returns the
+   * bytes read.
+   */
+  public static int readAt(FileChannel ch, ByteBuffer b, long at) throws IOException {
+    while (b.hasRemaining() && ch.read(b, at + b.position()) >= 0) {
+      // the rest of the range
+    }
+    return b.position();
+  }
+
   /** Forces a directory's entries (a rename, a new file) to disk where the file system allows. */
   public static void syncDirectory(Path dir) {
     try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {

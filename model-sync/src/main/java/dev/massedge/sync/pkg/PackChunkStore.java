@@ -1,5 +1,6 @@
 package dev.massedge.sync.pkg;
 
+import dev.massedge.sync.io.Durable;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -99,7 +100,7 @@ final class PackChunkStore extends ChunkStore {
       long size = ch.size();
       ByteBuffer magic = ByteBuffer.allocate(PACK_MAGIC.length);
       if (size < PACK_MAGIC.length
-          || readAt(ch, magic, 0) < PACK_MAGIC.length
+          || Durable.readAt(ch, magic, 0) < PACK_MAGIC.length
           || !java.util.Arrays.equals(magic.array(), PACK_MAGIC)) {
         log.warn("chunk store {}: {} is not a chunk pack: removed", root, p.getFileName());
         ch.close();
@@ -112,7 +113,7 @@ final class PackChunkStore extends ChunkStore {
       byte[] sha = new byte[32];
       while (pos + HEADER <= size) {
         h.clear();
-        readAt(ch, h, pos);
+        Durable.readAt(ch, h, pos);
         int kind = h.getInt(0);
         int len = h.getInt(36);
         if ((kind != LIVE && kind != DEAD)
@@ -138,15 +139,6 @@ final class PackChunkStore extends ChunkStore {
         ch.truncate(pos);
       }
     }
-  }
-
-  private static int readAt(FileChannel ch, ByteBuffer b, long at) throws IOException {
-    while (b.hasRemaining()) {
-      if (ch.read(b, at + b.position()) < 0) {
-        break;
-      }
-    }
-    return b.position();
   }
 
   @Override
@@ -343,7 +335,9 @@ final class PackChunkStore extends ChunkStore {
       throw new NoSuchFileException(root.toString(), null, "no chunk " + sha256);
     }
     ByteBuffer b = ByteBuffer.allocate(loc.length());
-    return readAt(reader(loc.pack()), b, loc.offset()) < loc.length() ? new byte[0] : b.array();
+    return Durable.readAt(reader(loc.pack()), b, loc.offset()) < loc.length()
+        ? new byte[0]
+        : b.array();
   }
 
   /** Takes a damaged record out of the index, and out of the next open's walk. */
