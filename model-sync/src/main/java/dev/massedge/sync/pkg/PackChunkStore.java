@@ -78,10 +78,8 @@ final class PackChunkStore extends ChunkStore {
       scan(n);
     }
     for (Path p : legacy) {
-      String sha = p.getFileName().toString();
-      if (!index.containsKey(sha)) {
-        append(sha, Files.readAllBytes(p)); // checked when read, like any stored chunk
-      }
+      // checked when read, like any stored chunk
+      store(p.getFileName().toString(), Files.readAllBytes(p));
       Files.delete(p);
     }
     if (!legacy.isEmpty()) {
